@@ -1,0 +1,88 @@
+import path from 'node:path';
+import { sql } from 'kysely';
+import type express from 'express';
+import type { Config } from './config';
+import { ROOT } from './config';
+import { createLogger, type Logger } from './log';
+import { connect, type Connection } from './db/connect';
+import { migrateToLatest } from './db/migrate';
+import { installSecret, registrationKey } from './install';
+import { LtijsStore } from './lti/ltijs-store';
+import { Platforms } from './lti/platforms';
+import { Logins } from './lti/login';
+import { Launches } from './lti/launch';
+import { DynamicRegistration } from './lti/registration';
+import { ltiRoutes } from './lti/routes';
+import { createRenderer } from './web/render';
+import { createWebApp } from './web/app';
+import { homeRoutes } from './web/home';
+
+export interface Jejak {
+  config: Config;
+  app: express.Express;
+  conn: Connection;
+  platforms: Platforms;
+  registrationKey: string;
+  log: Logger;
+  /** The addresses school IT needs. */
+  urls: { registration: string; login: string; launch: string; jwks: string };
+  /** Removes expired logins, nonces, sessions and ltijs records. */
+  purgeExpired(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The composition root: every part of Jejak is built and wired here, and only here. */
+export async function createJejak(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Jejak> {
+  const conn = await connect(config.databaseUrl, ROOT);
+  try {
+    const applied = await migrateToLatest(conn);
+    if (applied.length) log.info('database migrated', { applied, where: conn.where });
+  } catch (e) {
+    await conn.close();
+    throw e;
+  }
+  const { db } = conn;
+  const secret = installSecret(config);
+  const store = new LtijsStore(db, secret);
+  const platforms = new Platforms(db, store, secret);
+  const logins = new Logins(db, platforms, config);
+  const launches = new Launches(db, platforms, config);
+  const registration = new DynamicRegistration(platforms, config);
+  const key = await registrationKey(db, config);
+  const render = createRenderer(path.join(ROOT, 'views'));
+
+  const app = createWebApp({
+    config, log, render,
+    databaseOk: async () => (await sql`select 1 as ok`.execute(db), true),
+    routers: [
+      ltiRoutes({ config, log, render, platforms, logins, launches, registration, registrationKey: key }),
+      homeRoutes(db, render),
+    ],
+  });
+
+  const purgeExpired = async () => {
+    const now = Date.now();
+    await store.purgeExpired();
+    await db.deleteFrom('oidc_login').where('expires_at', '<=', now).execute();
+    await db.deleteFrom('used_nonce').where('expires_at', '<=', now).execute();
+    await db.deleteFrom('launch_session').where('expires_at', '<=', now).execute();
+  };
+  const timer = setInterval(() => purgeExpired().catch((e) => log.warn('purge failed', { error: String(e) })), 10 * 60_000);
+  timer.unref();
+
+  const base = config.publicUrl;
+  return {
+    config, app, conn, platforms, registrationKey: key, log,
+    urls: {
+      registration: `${base}/lti/register?key=${key}`,
+      login: `${base}/lti/login`,
+      launch: `${base}/lti/launch`,
+      jwks: `${base}/lti/jwks`,
+    },
+    purgeExpired,
+    close: async () => {
+      clearInterval(timer);
+      await conn.close();
+    },
+  };
+}

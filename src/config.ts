@@ -1,0 +1,96 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Repository root: config/ and data/ are found relative to it, whatever the working directory. */
+export const ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
+
+const LogLevel = z.enum(['debug', 'info', 'warn', 'error']);
+
+/** Everything the process is told at start. Validated once; inside the app the types are exact. */
+export const ConfigSchema = z.object({
+  port: z.coerce.number().int().min(0).max(65535),
+  host: z.string().min(1),
+  publicUrl: z.string().url().refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://'),
+  databaseUrl: z.string().min(1),
+  secretFile: z.string().min(1),
+  /** An explicit secret (at least 32 characters) instead of the generated file; for several processes. */
+  secret: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** The key IT puts in the registration URL; generated on first start when not given. */
+  registrationKey: z.string().min(16, 'must be at least 16 characters').optional(),
+  trustProxy: z.string(),
+  logLevel: LogLevel,
+  launch: z.object({
+    clockSkewSeconds: z.coerce.number().int().min(0).max(600),
+    maxTokenAgeSeconds: z.coerce.number().int().min(10).max(3600),
+    loginTtlSeconds: z.coerce.number().int().min(30).max(3600),
+    sessionTtlHours: z.coerce.number().min(0.1).max(72),
+  }),
+  toolName: z.string().min(1),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Environment variables and the setting each overrides. */
+const ENV: Record<string, (c: Record<string, any>, v: string) => void> = {
+  PORT: (c, v) => (c.port = v),
+  HOST: (c, v) => (c.host = v),
+  PUBLIC_URL: (c, v) => (c.publicUrl = v),
+  DATABASE_URL: (c, v) => (c.databaseUrl = v),
+  JEJAK_SECRET: (c, v) => (c.secret = v),
+  JEJAK_SECRET_FILE: (c, v) => (c.secretFile = v),
+  REGISTRATION_KEY: (c, v) => (c.registrationKey = v),
+  TRUST_PROXY: (c, v) => (c.trustProxy = v),
+  LOG_LEVEL: (c, v) => (c.logLevel = v),
+  LAUNCH_CLOCK_SKEW_SECONDS: (c, v) => (c.launch.clockSkewSeconds = v),
+  LAUNCH_MAX_TOKEN_AGE_SECONDS: (c, v) => (c.launch.maxTokenAgeSeconds = v),
+  TOOL_NAME: (c, v) => (c.toolName = v),
+};
+/** Setting path → the environment variable that sets it, for error messages. */
+const ENV_OF: Record<string, string> = {
+  port: 'PORT', host: 'HOST', publicUrl: 'PUBLIC_URL', databaseUrl: 'DATABASE_URL', secret: 'JEJAK_SECRET',
+  secretFile: 'JEJAK_SECRET_FILE', registrationKey: 'REGISTRATION_KEY', trustProxy: 'TRUST_PROXY', logLevel: 'LOG_LEVEL',
+  'launch.clockSkewSeconds': 'LAUNCH_CLOCK_SKEW_SECONDS', 'launch.maxTokenAgeSeconds': 'LAUNCH_MAX_TOKEN_AGE_SECONDS',
+  toolName: 'TOOL_NAME',
+};
+
+/** A configuration problem, reported as one line naming the setting and what is expected. */
+export class ConfigError extends Error {}
+
+/**
+ * Reads config/default.json, then config/local.json if present, then the environment.
+ * `overrides` (tests) win over everything.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const raw: Record<string, any> = JSON.parse(fs.readFileSync(path.join(ROOT, 'config/default.json'), 'utf8'));
+  const localFile = path.join(ROOT, 'config/local.json');
+  if (fs.existsSync(localFile)) {
+    let local: unknown;
+    try {
+      local = JSON.parse(fs.readFileSync(localFile, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`config/local.json: not valid JSON (${(e as Error).message})`);
+    }
+    Object.assign(raw, local, { launch: { ...raw.launch, ...((local as any)?.launch ?? {}) } });
+  }
+  for (const [name, set] of Object.entries(ENV)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') set(raw, v);
+  }
+  Object.assign(raw, overrides);
+  if (!raw.publicUrl) raw.publicUrl = `http://localhost:${raw.port}`;
+  raw.publicUrl = String(raw.publicUrl).replace(/\/+$/, '');
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = issue.path.join('.');
+    const envName = ENV_OF[key] ? ` (${ENV_OF[key]})` : '';
+    throw new ConfigError(`Configuration error: ${key}${envName} ${describe(issue, raw, key)}`);
+  }
+  return parsed.data;
+}
+
+function describe(issue: z.core.$ZodIssue, raw: Record<string, any>, key: string): string {
+  const value = key.split('.').reduce<any>((o, k) => (o == null ? o : o[k]), raw);
+  const shown = value === undefined ? 'is missing' : `is ${JSON.stringify(value)}`;
+  return `${shown}: ${issue.message}`;
+}

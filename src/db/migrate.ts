@@ -1,0 +1,22 @@
+import { Migrator, type Migration, type MigrationProvider } from 'kysely';
+import type { Connection } from './connect';
+import { ltiCore } from './migrations/0001_lti_core';
+
+/** Every migration, in order. Names sort in the order they must run. */
+function allMigrations(conn: Connection): Record<string, Migration> {
+  return {
+    '0001_lti_core': ltiCore(conn.dialect),
+  };
+}
+
+/** Brings the schema up to date; the same migrations serve SQLite and PostgreSQL. */
+export async function migrateToLatest(conn: Connection): Promise<string[]> {
+  const provider: MigrationProvider = { getMigrations: async () => allMigrations(conn) };
+  const migrator = new Migrator({ db: conn.db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

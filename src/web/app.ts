@@ -1,0 +1,98 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import cookieParser from 'cookie-parser';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import type { Config } from '../config';
+import { ROOT } from '../config';
+import type { Logger } from '../log';
+import type { Renderer } from './render';
+import { pickLocale, translate, type Locale } from './i18n';
+import { Refusal } from '../lti/refusal';
+import { SessionExpired } from './session';
+
+export interface WebDeps {
+  config: Config;
+  log: Logger;
+  render: Renderer;
+  /** Answers whether the database is reachable, for /healthz. */
+  databaseOk: () => Promise<boolean>;
+  routers: express.Router[];
+}
+
+/** The express application: request ids and logs, security headers, routes, error pages. */
+export function createWebApp(d: WebDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', trustProxy(d.config.trustProxy));
+
+  app.use((req, res, next) => {
+    const incoming = req.get('x-request-id');
+    const reqId = incoming && /^[\w.-]{1,64}$/.test(incoming) ? incoming : crypto.randomBytes(6).toString('hex');
+    res.locals.reqId = reqId;
+    res.set('x-request-id', reqId);
+    res.set('referrer-policy', 'no-referrer');
+    res.set('x-content-type-options', 'nosniff');
+    const start = process.hrtime.bigint();
+    res.on('finish', () => {
+      d.log.info('request', {
+        reqId, method: req.method, path: redact(req.path), status: res.statusCode,
+        ms: Math.round(Number(process.hrtime.bigint() - start) / 1e5) / 10,
+      });
+    });
+    next();
+  });
+  app.use(cookieParser());
+  app.use('/static', express.static(path.join(ROOT, 'views/static'), { maxAge: '1h', index: false }));
+
+  app.get('/healthz', async (_req, res) => {
+    const ok = await d.databaseOk().catch(() => false);
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', database: ok ? 'ok' : 'unreachable' });
+  });
+  app.get('/', (req, res) => d.render(res, 'landing', { locale: requestLocale(req) }));
+  for (const router of d.routers) app.use(router);
+
+  app.use((req, res) => {
+    const locale = requestLocale(req);
+    d.render(res, 'error', { locale, message: translate(locale, 'errors.not_found') }, 404);
+  });
+  // Four arguments: express's error-handler signature.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const reqId = res.locals.reqId as string;
+    const locale: Locale = res.locals.launch?.locale ?? res.locals.refusalLocale ?? requestLocale(req);
+    if (res.headersSent) return;
+    if (err instanceof Refusal) {
+      d.log.warn('refused', { reqId, reason: err.reason, detail: err.detail, path: redact(req.path) });
+      const message = translate(locale, `errors.reasons.${err.reason}`);
+      return d.render(res, 'error', { locale, message, reference: reqId, retry: err.status < 500 && err.reason !== 'no_role' }, err.status);
+    }
+    if (err instanceof SessionExpired) {
+      d.log.info('session refused', { reqId, detail: err.message });
+      return d.render(res, 'error', { locale, message: translate(locale, 'errors.session_expired') }, 401);
+    }
+    const status = (err as { status?: number; type?: string }).status;
+    if (status && status >= 400 && status < 500) {
+      // Body-parser errors (too large, malformed): the client's fault, said plainly.
+      d.log.warn('bad request', { reqId, detail: (err as Error).message });
+      return d.render(res, 'error', { locale, message: translate(locale, 'errors.reasons.missing_params'), reference: reqId }, status);
+    }
+    d.log.error('internal error', { reqId, error: (err as Error)?.stack ?? String(err) });
+    d.render(res, 'error', { locale, message: translate(locale, 'errors.internal'), reference: reqId }, 500);
+  });
+  return app;
+}
+
+function requestLocale(req: Request): Locale {
+  return pickLocale(typeof req.query.lang === 'string' ? req.query.lang : req.get('accept-language'));
+}
+
+/** Session ids ride in paths; they never reach the logs. */
+function redact(p: string): string {
+  return p.replace(/^\/s\/[^/]+/, '/s/:sid');
+}
+
+function trustProxy(v: string): boolean | number | string {
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v;
+}

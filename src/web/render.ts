@@ -1,0 +1,33 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Handlebars from 'handlebars';
+import type { Response } from 'express';
+import { translate, type Locale } from './i18n';
+
+export type Renderer = (res: Response, view: string, data: { locale: Locale } & Record<string, unknown>, status?: number) => void;
+
+/**
+ * Compiles every views/*.hbs once at start. Pages are rendered inside views/layout.hbs; `{{t "key"}}`
+ * translates into the page's locale and fails loudly on a missing key.
+ */
+export function createRenderer(viewsDir: string): Renderer {
+  const hb = Handlebars.create();
+  hb.registerHelper('t', function (this: unknown, key: string, options: Handlebars.HelperOptions) {
+    return translate(options.data.root.locale as Locale, key, options.hash);
+  });
+  hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  const templates = new Map<string, Handlebars.TemplateDelegate>();
+  for (const file of fs.readdirSync(viewsDir)) {
+    if (file.endsWith('.hbs')) templates.set(file.slice(0, -4), hb.compile(fs.readFileSync(path.join(viewsDir, file), 'utf8'), { strict: false }));
+  }
+  const layout = templates.get('layout');
+  if (!layout) throw new Error(`views: layout.hbs missing in ${viewsDir}`);
+  return (res, view, data, status = 200) => {
+    const template = templates.get(view);
+    if (!template) throw new Error(`views: ${view}.hbs missing`);
+    const otherLocale: Locale = data.locale === 'id' ? 'en' : 'id';
+    const body = template(data);
+    const html = layout({ ...data, body, otherLocale });
+    res.status(status).type('html').send(html);
+  };
+}
