@@ -1,0 +1,44 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadConfig, type Config } from '../../src/config';
+import { createJejak, type Jejak } from '../../src/app';
+import { createLogger } from '../../src/log';
+import type { TestDatabase } from './db';
+
+export interface RunningTool {
+  jejak: Jejak;
+  /** The tool's public URL (http://localhost:PORT). */
+  url: string;
+  /** Log lines the tool wrote, parsed. */
+  logs: Record<string, any>[];
+  close(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const s = http.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** Starts Jejak on a free port against `db`, as `npm start` would, logs captured. */
+export async function startTool(db: TestDatabase, overrides: Partial<Config> = {}): Promise<RunningTool> {
+  const port = await freePort();
+  const config = loadConfig({}, {
+    port, host: '127.0.0.1', publicUrl: `http://localhost:${port}`, databaseUrl: db.url,
+    secret: 'test-secret-that-is-long-enough-0123456789', ...overrides,
+  });
+  const logs: Record<string, any>[] = [];
+  const jejak = await createJejak(config, createLogger('debug', {}, (line) => logs.push(JSON.parse(line))));
+  const server = http.createServer(jejak.app);
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return {
+    jejak, url: config.publicUrl, logs,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await jejak.close();
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import { expect } from 'chai';
+import fs from 'node:fs';
+import path from 'node:path';
+import { keyPaths, LOCALES, MissingTranslation, pickLocale, translate } from '../../src/web/i18n';
+
+const VIEWS = path.resolve(__dirname, '../../views');
+
+describe('translations', () => {
+  it('Bahasa Indonesia and English define exactly the same keys', () => {
+    const en = keyPaths(LOCALES.en).sort();
+    const id = keyPaths(LOCALES.id).sort();
+    expect(en.filter((k) => !id.includes(k)), 'missing in id').to.deep.equal([]);
+    expect(id.filter((k) => !en.includes(k)), 'missing in en').to.deep.equal([]);
+  });
+
+  it('every {{t "key"}} in the views exists in both languages', () => {
+    const used = new Set<string>();
+    for (const f of fs.readdirSync(VIEWS).filter((f) => f.endsWith('.hbs'))) {
+      for (const m of fs.readFileSync(path.join(VIEWS, f), 'utf8').matchAll(/\{\{t "([\w.]+)"/g)) used.add(m[1]);
+    }
+    expect(used.size).to.be.greaterThan(20);
+    for (const key of used) for (const loc of ['en', 'id'] as const) expect(() => translate(loc, key), `${loc}:${key}`).not.to.throw();
+  });
+
+  it('every refusal reason the code can raise has a message', () => {
+    const src = fs.readFileSync(path.resolve(__dirname, '../../src/lti/refusal.ts'), 'utf8');
+    const reasons = [...src.matchAll(/'([a-z_]+)'/g)].map((m) => m[1]);
+    expect(reasons).to.include('replayed');
+    for (const r of reasons) for (const loc of ['en', 'id'] as const) expect(() => translate(loc, `errors.reasons.${r}`), `${loc}:${r}`).not.to.throw();
+  });
+
+  it('fails loudly on a missing key and fills placeholders', () => {
+    expect(() => translate('en', 'no.such.key')).to.throw(MissingTranslation);
+    expect(translate('id', 'home.student_welcome', { course: 'Matematika 7A' })).to.contain('Matematika 7A');
+  });
+
+  it('picks the page language from LTI and browser locales', () => {
+    expect(pickLocale('id')).to.equal('id');
+    expect(pickLocale('id-ID')).to.equal('id');
+    expect(pickLocale('in_ID')).to.equal('id');
+    expect(pickLocale('en')).to.equal('en');
+    expect(pickLocale('en-US,id;q=0.8')).to.equal('en');
+    expect(pickLocale('fr')).to.equal('en');
+    expect(pickLocale(undefined)).to.equal('en');
+    expect(pickLocale('india')).to.equal('en');
+  });
+});
