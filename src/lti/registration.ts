@@ -19,7 +19,10 @@ export const OpenIdConfiguration = z.object({
   [PLATFORM_CONFIG]: z.object({
     product_family_code: z.string().optional(),
     version: z.string().optional(),
-    messages_supported: z.array(z.object({ type: z.string() }).loose()).optional(),
+    // The spec lists objects ({type}); Moodle's openid-configuration.php publishes plain strings.
+    messages_supported: z.array(z.union([z.string(), z.object({ type: z.string() }).loose()]))
+      .transform((list) => list.map((m) => (typeof m === 'string' ? { type: m } : m)))
+      .optional(),
   }).loose().optional(),
 }).loose();
 export type OpenIdConfiguration = z.infer<typeof OpenIdConfiguration>;
@@ -54,7 +57,9 @@ export class DynamicRegistration {
     } catch {
       throw new RegistrationError(`openid_configuration is not a URL: ${openidConfigurationUrl}`);
     }
-    const body = await this.request(url.toString(), { headers: { accept: 'application/json' } });
+    const body = (await this.request(url.toString(), { headers: { accept: 'application/json' } })) as Record<string, unknown>;
+    // Moodle 3.x–4.0 published this key with a trailing space.
+    if (body && !(PLATFORM_CONFIG in body) && `${PLATFORM_CONFIG} ` in body) body[PLATFORM_CONFIG] = body[`${PLATFORM_CONFIG} `];
     const parsed = OpenIdConfiguration.safeParse(body);
     if (!parsed.success) throw new RegistrationError(`the platform configuration is incomplete: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
     if (new URL(parsed.data.issuer).origin !== url.origin) {
@@ -67,6 +72,7 @@ export class DynamicRegistration {
   messagesFor(platform: OpenIdConfiguration): string[] {
     const ours: { type: string }[] = toolConfiguration(this.config)[TOOL_CONFIG].messages;
     const supported = platform[PLATFORM_CONFIG]?.messages_supported?.map((m) => m.type);
+    // A resource-link launch is always possible; other messages only where the platform lists them.
     return ours.map((m) => m.type).filter((t) => t === 'LtiResourceLinkRequest' || !supported || supported.includes(t));
   }
 
