@@ -1,9 +1,11 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../../src/config';
 import { createJejak, type Jejak } from '../../src/app';
 import { createLogger } from '../../src/log';
 import type { TestDatabase } from './db';
+import { localhostCertificate } from './tls';
 
 export interface RunningTool {
   jejak: Jejak;
@@ -22,16 +24,19 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts Jejak on a free port against `db`, as `npm start` would, logs captured. */
-export async function startTool(db: TestDatabase, overrides: Partial<Config> = {}): Promise<RunningTool> {
+/**
+ * Starts Jejak on a free port against `db`, as `npm start` would, logs captured. With `https` it
+ * serves TLS itself (self-signed for localhost), standing in for the school's HTTPS reverse proxy.
+ */
+export async function startTool(db: TestDatabase, overrides: Partial<Config> = {}, opts: { https?: boolean } = {}): Promise<RunningTool> {
   const port = await freePort();
   const config = loadConfig({}, {
-    port, host: '127.0.0.1', publicUrl: `http://localhost:${port}`, databaseUrl: db.url,
+    port, host: '127.0.0.1', publicUrl: `${opts.https ? 'https' : 'http'}://localhost:${port}`, databaseUrl: db.url,
     secret: 'test-secret-that-is-long-enough-0123456789', ...overrides,
   });
   const logs: Record<string, any>[] = [];
   const jejak = await createJejak(config, createLogger('debug', {}, (line) => logs.push(JSON.parse(line))));
-  const server = http.createServer(jejak.app);
+  const server = opts.https ? https.createServer(localhostCertificate(), jejak.app) : http.createServer(jejak.app);
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
   return {
     jejak, url: config.publicUrl, logs,
