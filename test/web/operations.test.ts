@@ -1,0 +1,86 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import path from 'node:path';
+import { testDialects, type TestDatabase } from '../support/db';
+import { startTool, type RunningTool } from '../support/tool';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+describe('operations', function () {
+  this.timeout(60_000);
+  let db: TestDatabase;
+  let tool: RunningTool;
+  before(async () => {
+    db = await testDialects()[0].create();
+    tool = await startTool(db);
+  });
+  after(async () => {
+    await tool.close();
+    await db.drop();
+  });
+
+  it('GET /healthz reports the database, and 503 when it is gone', async () => {
+    const ok = await fetch(`${tool.url}/healthz`);
+    expect(ok.status).to.equal(200);
+    expect(await ok.json()).to.deep.equal({ status: 'ok', database: 'ok' });
+    const other = await startTool(db);
+    await other.jejak.conn.close();
+    const down = await fetch(`${other.url}/healthz`);
+    expect(down.status).to.equal(503);
+    expect((await down.json()).database).to.equal('unreachable');
+    await other.close().catch(() => undefined);
+  });
+
+  it('logs each request as one JSON line with a request id, without session ids', async () => {
+    const res = await fetch(`${tool.url}/s/secret-session-id/`, { headers: { 'x-request-id': 'trace-42' } });
+    expect(res.status).to.equal(401);
+    expect(res.headers.get('x-request-id')).to.equal('trace-42');
+    const line = tool.logs.find((l) => l.msg === 'request' && l.reqId === 'trace-42');
+    expect(line).to.include({ method: 'GET', path: '/s/:sid/', status: 401 });
+    expect(JSON.stringify(tool.logs)).not.to.contain('secret-session-id');
+  });
+
+  it('answers unknown pages with a translated 404 page, and oversized posts with 413, never a stack trace', async () => {
+    const nf = await fetch(`${tool.url}/nope?lang=id`);
+    expect(nf.status).to.equal(404);
+    expect(await nf.text()).to.contain('Halaman ini tidak ada');
+    const big = await fetch(`${tool.url}/lti/launch`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'id_token=' + 'a'.repeat(200_000) });
+    expect(big.status).to.equal(413);
+    const body = await big.text();
+    expect(body).to.contain('Jejak could not open');
+    expect(body).not.to.match(/\bat \S+ \(/);
+  });
+
+  it('`npm start` serves, prints the URLs IT needs, and on SIGTERM finishes in-flight requests before exiting', async () => {
+    const port = 30000 + Math.floor(Math.random() * 20000);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: ROOT, env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: path.join(path.dirname(db.url), 'start.db'), JEJAK_SECRET: 'start-test-secret-0123456789abcdefghijk' },
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const deadline = Date.now() + 30_000;
+    while (!out.includes('JWKS URL') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const lines = out.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('Registration URL: '));
+    expect(at, out).to.be.greaterThan(-1);
+    expect(lines[at]).to.match(new RegExp(`^Registration URL: http://localhost:${port}/lti/register\\?key=\\S+$`));
+    expect(lines[at + 1]).to.equal(`Login URL: http://localhost:${port}/lti/login`);
+    expect(lines[at + 2]).to.equal(`Launch (redirect) URL: http://localhost:${port}/lti/launch`);
+    expect(lines[at + 3]).to.equal(`JWKS URL: http://localhost:${port}/lti/jwks`);
+    // A slow client is mid-request when SIGTERM arrives: its request still gets an answer.
+    const inFlight = new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: '/lti/login', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String('iss=x&login_hint=1'.length) } }, (res) => resolve(res.statusCode!));
+      req.on('error', reject);
+      req.write('iss=x&login_h');
+      setTimeout(() => req.end('int=1'), 700);
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    expect(await inFlight).to.equal(400);
+    expect(await exited).to.equal(0);
+    expect(out).to.contain('"msg":"stopped"');
+  });
+});
