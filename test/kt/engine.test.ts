@@ -1,0 +1,75 @@
+import { expect } from 'chai';
+import { createDkt, dktConfig, DktConfig, dktLayout, PARAM_GROUPS, paramView } from '../../src/kt/dkt';
+import { createJsKernels } from '../../src/kt/engine/kernels-js';
+import { DktEngine, packWindows } from '../../src/kt/engine/lstm';
+import { Rng } from '../../src/kt/engine/random';
+import { randomWindows } from './helpers';
+
+/** A model with every parameter non-zero, so every gradient path is exercised. */
+function randomParams(config: DktConfig, seed: number): Float64Array {
+  const rng = new Rng(seed);
+  const params = new Float64Array(dktLayout(config).total);
+  for (let j = 0; j < params.length; j++) params[j] = (2 * rng.next() - 1) * 0.8;
+  return params;
+}
+
+describe('kt engine: gradients', () => {
+  for (const numItems of [0, 4]) {
+    it(`match central finite differences in float64 (${numItems ? 'item-aware' : 'skill-only'}, ragged lengths incl. one step)`, () => {
+      const config = dktConfig({ numSkills: 3, numItems, hidden: 5, dropout: 0.3, seed: 1 });
+      // Lengths in answers: 2 = a single LSTM step.
+      const windows = randomWindows(new Rng(7), [6, 2, 4, 2, 5], config.numSkills, numItems);
+      const batch = packWindows(windows, config.numSkills, numItems > 0);
+      const engine = new DktEngine(createJsKernels('f64'), config, { maxRows: batch.rows, maxSequences: batch.sequences, training: true });
+      const params = randomParams(config, 3);
+      const dropoutKey = 12345;
+      // A first pass with other weights leaves its buffers behind: the gradient must not depend on them.
+      engine.setParams(randomParams(config, 4));
+      engine.lossAndGradients(batch, dropoutKey);
+      engine.setParams(params);
+      engine.lossAndGradients(batch, dropoutKey);
+      const analytic = Float64Array.from(engine.gradients);
+      const layout = dktLayout(config);
+      const eps = 1e-6;
+      for (const group of PARAM_GROUPS) {
+        const view = paramView(layout, params, group);
+        if (view.length === 0) continue;
+        const grad = paramView(layout, analytic, group);
+        let maxErr = 0;
+        let maxAbs = 0;
+        for (let j = 0; j < view.length; j++) {
+          const keep = view[j];
+          view[j] = keep + eps;
+          engine.setParams(params);
+          const up = engine.lossAndGradients(batch, dropoutKey);
+          view[j] = keep - eps;
+          engine.setParams(params);
+          const down = engine.lossAndGradients(batch, dropoutKey);
+          view[j] = keep;
+          const numeric = (up - down) / (2 * eps);
+          maxErr = Math.max(maxErr, Math.abs(numeric - grad[j]));
+          maxAbs = Math.max(maxAbs, Math.abs(numeric));
+        }
+        expect(maxAbs, `${group} gradient is not all zero`).to.be.greaterThan(1e-6);
+        expect(maxErr / maxAbs, `${group} relative error`).to.be.lessThan(1e-6);
+      }
+    });
+  }
+
+  it('initialises seeded and orthogonal like Keras', () => {
+    const config = dktConfig({ numSkills: 4, hidden: 6, seed: 5 });
+    const a = createDkt(config);
+    const b = createDkt(config);
+    expect(Array.from(a.params)).to.deep.equal(Array.from(b.params));
+    const u = paramView(dktLayout(config), a.params, 'recurrent');
+    const cols = 4 * config.hidden;
+    for (let r = 0; r < config.hidden; r++) {
+      for (let q = 0; q < config.hidden; q++) {
+        let dot = 0;
+        for (let j = 0; j < cols; j++) dot += u[r * cols + j] * u[q * cols + j];
+        expect(dot).to.be.closeTo(r === q ? 1 : 0, 1e-5);
+      }
+    }
+    expect(createDkt({ ...config, seed: 6 }).params[0]).to.not.equal(a.params[0]);
+  });
+});
