@@ -1,11 +1,13 @@
 import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Connection } from './connect';
 import { ltiCore } from './migrations/0001_lti_core';
+import { practice } from './migrations/0002_practice';
 
 /** Every migration, in order. Names sort in the order they must run. */
 function allMigrations(conn: Connection): Record<string, Migration> {
   return {
     '0001_lti_core': ltiCore(conn.dialect),
+    '0002_practice': practice(conn.dialect),
   };
 }
 

@@ -12,6 +12,17 @@ export interface Database {
   used_nonce: UsedNonceTable;
   launch_session: LaunchSessionTable;
   course_context: CourseContextTable;
+  bank: BankTable;
+  skill: SkillTable;
+  skill_prerequisite: SkillPrerequisiteTable;
+  item: ItemTable;
+  item_skill: ItemSkillTable;
+  activity: ActivityTable;
+  activity_link: ActivityLinkTable;
+  attempt: AttemptTable;
+  kt_model: KtModelTable;
+  kt_state: KtStateTable;
+  audit_event: AuditEventTable;
   // ltijs's own collections, behind its database-plugin interface (src/lti/ltijs-store.ts).
   ltijs_platform: LtijsRecordTable;
   ltijs_platform_status: LtijsRecordTable;
@@ -128,4 +139,150 @@ export interface LtijsRecordTable {
   doc: string;
   created_at: number;
   expires_at: number | null;
+}
+
+/** An item bank: skills and items. tenant_id null = shipped with Jejak, visible to every tenant. */
+export interface BankTable {
+  id: Generated<number>;
+  tenant_id: number | null;
+  /** Stable code, unique per tenant (e.g. 'sample-pecahan'). */
+  code: string;
+  title: string;
+  /** 'id', 'en', or 'multi' when items carry both languages. */
+  language: string;
+  /** 'sample', 'moodle-xml', 'gift', 'csv'. */
+  source: string;
+  /** JSON: anything else about the bank (description, import report summary). */
+  details: string;
+  created_by: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A skill (knowledge component) of a bank. */
+export interface SkillTable {
+  id: Generated<number>;
+  bank_id: number;
+  code: string;
+  /** Display name in the bank's main language. */
+  name: string;
+  /** JSON: translated names, description, curriculum outcomes served (e.g. Kurikulum Merdeka). */
+  details: string;
+  position: number;
+}
+
+/** skill_id needs prerequisite_id mastered first. */
+export interface SkillPrerequisiteTable {
+  skill_id: number;
+  prerequisite_id: number;
+}
+
+/** One question. `body` is JSON: stem, choices/answer specification, hints, solution, feedback (sanitised HTML). */
+export interface ItemTable {
+  id: Generated<number>;
+  bank_id: number;
+  code: string;
+  /** 'multichoice', 'multiresponse', 'truefalse', 'numeric', 'shortanswer'. */
+  kind: string;
+  language: string;
+  body: string;
+  position: number;
+  created_at: number;
+}
+
+export interface ItemSkillTable {
+  item_id: number;
+  skill_id: number;
+}
+
+/** A practice activity a teacher placed in a course (deep linking), with its settings. */
+export interface ActivityTable {
+  id: Generated<number>;
+  tenant_id: number;
+  context_id: string;
+  bank_id: number;
+  title: string;
+  /** JSON: chosen skills, mastery goal, length, grading mode, adaptivity. */
+  settings: string;
+  /** The AGS resourceId we gave its line item. */
+  resource_id: string;
+  /** The line item URL from deep linking or created through AGS. */
+  line_item_url: string | null;
+  created_by: string | null;
+  created_at: number;
+}
+
+/** Which activity a resource link opens (a copied course gets new links to the same settings). */
+export interface ActivityLinkTable {
+  tenant_id: number;
+  resource_link_id: string;
+  activity_id: number;
+  context_id: string;
+}
+
+/** One answer, stored before it is acknowledged. */
+export interface AttemptTable {
+  id: Generated<number>;
+  tenant_id: number;
+  context_id: string;
+  activity_id: number;
+  user_sub: string;
+  item_id: number;
+  /** JSON array of skill ids the item practises. */
+  skill_ids: string;
+  /** JSON: what the student answered. */
+  response: string;
+  correct: number;
+  hints_used: number;
+  duration_ms: number;
+  /** 1 for a teacher's preview: never counted, never graded. */
+  preview: number;
+  created_at: number;
+}
+
+/** A trained knowledge-tracing model version. tenant_id null = trained on public data. */
+export interface KtModelTable {
+  id: Generated<number>;
+  tenant_id: number | null;
+  bank_id: number | null;
+  version: number;
+  /** 'active', 'candidate', 'retired'. */
+  status: string;
+  engine: string;
+  variant: string;
+  weights: Buffer;
+  /** JSON: skill and item maps, hyper-parameters. */
+  meta: string;
+  /** JSON: validation/test AUC, ACC, RMSE, epochs, seconds per epoch. */
+  metrics: string;
+  data_size: number;
+  created_at: number;
+  activated_at: number | null;
+}
+
+/** A student's knowledge-tracing state (LSTM h and c, or cold-start estimates) under one model. */
+export interface KtStateTable {
+  tenant_id: number;
+  context_id: string;
+  user_sub: string;
+  bank_id: number;
+  /** 'dkt:<model id>' or 'coldstart'. */
+  model_key: string;
+  state: Buffer;
+  /** Number of answers folded into the state. */
+  steps: number;
+  updated_at: number;
+}
+
+/** Append-only record of who did what to whose data. */
+export interface AuditEventTable {
+  id: Generated<number>;
+  tenant_id: number | null;
+  context_id: string | null;
+  /** Who acted: 'lti:<sub>', 'admin', 'cli', 'system'. */
+  actor: string;
+  action: string;
+  subject: string | null;
+  details: string;
+  created_at: number;
 }
