@@ -1,8 +1,29 @@
-import en from './locales/en.json';
-import id from './locales/id.json';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT } from '../config';
 
-export const LOCALES = { en, id } as const;
-export type Locale = keyof typeof LOCALES;
+/**
+ * The two languages of every screen. Strings live in views/locales/<lang>/*.json; each file holds one
+ * or more top-level sections (each part of Jejak keeps its own file), merged at start.
+ */
+export type Locale = 'en' | 'id';
+export const LOCALE_NAMES: Locale[] = ['en', 'id'];
+const LOCALES_DIR = path.join(ROOT, 'views', 'locales');
+
+function loadLocale(locale: Locale): Record<string, unknown> {
+  const dir = path.join(LOCALES_DIR, locale);
+  const merged: Record<string, unknown> = {};
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    const content = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Record<string, unknown>;
+    for (const [key, value] of Object.entries(content)) {
+      if (key in merged) throw new Error(`locales/${locale}/${file}: section "${key}" is already defined by another file`);
+      merged[key] = value;
+    }
+  }
+  return merged;
+}
+
+export const LOCALES: Record<Locale, Record<string, unknown>> = { en: loadLocale('en'), id: loadLocale('id') };
 
 /**
  * The page language from an LTI launch_presentation.locale ("id", "id-ID", "in_ID", "en-US"…) or

@@ -4,6 +4,11 @@ import Handlebars from 'handlebars';
 import type { Response } from 'express';
 import { translate, type Locale } from './i18n';
 
+/** Every .hbs under views/, as paths relative to it (a page is named by its path without .hbs). */
+export function viewFiles(viewsDir: string): string[] {
+  return (fs.readdirSync(viewsDir, { recursive: true }) as string[]).filter((f) => f.endsWith('.hbs')).sort();
+}
+
 export type Renderer = (res: Response, view: string, data: { locale: Locale } & Record<string, unknown>, status?: number) => void;
 
 /**
@@ -17,8 +22,12 @@ export function createRenderer(viewsDir: string): Renderer {
   });
   hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
   const templates = new Map<string, Handlebars.TemplateDelegate>();
-  for (const file of fs.readdirSync(viewsDir)) {
-    if (file.endsWith('.hbs')) templates.set(file.slice(0, -4), hb.compile(fs.readFileSync(path.join(viewsDir, file), 'utf8'), { strict: false }));
+  for (const file of viewFiles(viewsDir)) {
+    const name = file.slice(0, -4).split(path.sep).join('/');
+    const source = fs.readFileSync(path.join(viewsDir, file), 'utf8');
+    // views/partials/x.hbs is usable as {{> x}} as well as a page.
+    if (name.startsWith('partials/')) hb.registerPartial(name.slice('partials/'.length), source);
+    templates.set(name, hb.compile(source, { strict: false }));
   }
   const layout = templates.get('layout');
   if (!layout) throw new Error(`views: layout.hbs missing in ${viewsDir}`);

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
+import { viewFiles } from '../../src/web/render';
 import { keyPaths, LOCALES, MissingTranslation, pickLocale, translate } from '../../src/web/i18n';
 
 const VIEWS = path.resolve(__dirname, '../../views');
@@ -15,7 +16,7 @@ describe('translations', () => {
 
   it('every {{t "key"}} in the views exists in both languages', () => {
     const used = new Set<string>();
-    for (const f of fs.readdirSync(VIEWS).filter((f) => f.endsWith('.hbs'))) {
+    for (const f of viewFiles(VIEWS)) {
       for (const m of fs.readFileSync(path.join(VIEWS, f), 'utf8').matchAll(/\{\{t "([\w.]+)"/g)) used.add(m[1]);
     }
     expect(used.size).to.be.greaterThan(20);
