@@ -16,6 +16,7 @@ import { ltiRoutes } from './lti/routes';
 import { createRenderer } from './web/render';
 import { createWebApp } from './web/app';
 import { homeRoutes } from './web/home';
+import { sessionArea } from './web/session';
 
 export interface Jejak {
   config: Config;
@@ -56,7 +57,8 @@ export async function createJejak(config: Config, log: Logger = createLogger(con
     databaseOk: async () => (await sql`select 1 as ok`.execute(db), true),
     routers: [
       ltiRoutes({ config, log, render, platforms, logins, launches, registration, registrationKey: key }),
-      homeRoutes(db, render),
+      // Pages behind a launch: each part of Jejak adds its router here.
+      sessionArea(db, [homeRoutes(render)]),
     ],
   });
 

@@ -8,7 +8,7 @@ import type { Logger } from '../log';
 import type { Renderer } from './render';
 import { pickLocale, translate, type Locale } from './i18n';
 import { Refusal } from '../lti/refusal';
-import { SessionExpired } from './session';
+import { Forbidden, SessionExpired } from './session';
 
 export interface WebDeps {
   config: Config;
@@ -68,6 +68,10 @@ export function createWebApp(d: WebDeps): express.Express {
     if (err instanceof SessionExpired) {
       d.log.info('session refused', { reqId, detail: err.message });
       return d.render(res, 'error', { locale, message: translate(locale, 'errors.session_expired') }, 401);
+    }
+    if (err instanceof Forbidden) {
+      d.log.warn('forbidden', { reqId, detail: err.message, path: redact(req.path) });
+      return d.render(res, 'error', { locale, message: translate(locale, 'errors.forbidden'), reference: reqId }, 403);
     }
     const status = (err as { status?: number; type?: string }).status;
     if (status && status >= 400 && status < 500) {

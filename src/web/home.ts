@@ -1,15 +1,14 @@
 import { Router } from 'express';
-import type { Db } from '../db/schema';
 import type { Renderer } from './render';
-import { courseTitle, requireSession } from './session';
+import { courseTitle } from './session';
 import { CLAIM } from '../lti/claims';
 import { Refusal } from '../lti/refusal';
 import { translate } from './i18n';
 
 /** Pages behind a launch: the student home, the teacher home, deep-linking content selection. */
-export function homeRoutes(db: Db, render: Renderer): Router {
-  const r = Router();
-  r.get('/s/:sid/', requireSession(db), (_req, res) => {
+export function homeRoutes(render: Renderer): Router {
+  const r = Router({ mergeParams: true });
+  r.get('/', (_req, res) => {
     const launch = res.locals.launch!;
     const course = courseTitle(launch);
     const platform = launch.claims[CLAIM.toolPlatform]?.name ?? new URL(launch.claims.iss).host;

@@ -1,4 +1,4 @@
-import type { NextFunction, Request, Response } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Db } from '../db/schema';
 import { sha256 } from '../crypto';
 import { CLAIM } from '../lti/claims';
@@ -28,6 +28,26 @@ declare module 'express-serve-static-core' {
 
 /** Thrown when a session is unknown, expired, or presented by another browser. */
 export class SessionExpired extends Error {}
+
+/** Thrown when the launch's role does not allow the page (a learner asking for a teacher page). */
+export class Forbidden extends Error {}
+
+/**
+ * Everything behind a launch lives under /s/:sid/. The session is loaded and checked here, once, for
+ * every route given; routes then trust res.locals.launch (tenant, context, role).
+ */
+export function sessionArea(db: Db, routers: Router[]): Router {
+  const area = Router({ mergeParams: true });
+  area.use(requireSession(db));
+  for (const r of routers) area.use(r);
+  return Router().use('/s/:sid', area);
+}
+
+/** Allows only instructors and administrators of the launch's context. */
+export function teachersOnly(_req: Request, res: Response, next: NextFunction): void {
+  if (res.locals.launch?.audience === 'teacher') return next();
+  next(new Forbidden(`role ${res.locals.launch?.roles.join(',') ?? 'none'} asked for a teacher page`));
+}
 
 /**
  * Loads the session named in the path (`/s/:sid/…`). When the launch set a session cookie the same
