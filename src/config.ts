@@ -27,6 +27,16 @@ export const ConfigSchema = z.object({
     sessionTtlHours: z.coerce.number().min(0.1).max(72),
   }),
   toolName: z.string().min(1),
+  /** Keep names and emails the LMS shares (roster) in the database; otherwise they live in memory only. */
+  storePersonalNames: z.boolean().default(false),
+  /** Grade delivery to the LMS (AGS): how often the sender looks for work and how it backs off. */
+  grades: z.object({
+    pollMs: z.number().int().min(5).default(1000),
+    retryBaseMs: z.number().int().min(1).default(2000),
+    retryMaxMs: z.number().int().min(1).default(15 * 60_000),
+    maxTries: z.number().int().min(1).default(20),
+    requestTimeoutMs: z.number().int().min(100).default(15_000),
+  }).default({ pollMs: 1000, retryBaseMs: 2000, retryMaxMs: 15 * 60_000, maxTries: 20, requestTimeoutMs: 15_000 }),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

@@ -17,12 +17,19 @@ export interface Database {
   skill_prerequisite: SkillPrerequisiteTable;
   item: ItemTable;
   item_skill: ItemSkillTable;
+  bank_asset: BankAssetTable;
   activity: ActivityTable;
   activity_link: ActivityLinkTable;
   attempt: AttemptTable;
   kt_model: KtModelTable;
   kt_state: KtStateTable;
+  kt_training_job: KtTrainingJobTable;
   audit_event: AuditEventTable;
+  score_outbox: ScoreOutboxTable;
+  roster_cache: RosterCacheTable;
+  student_override: StudentOverrideTable;
+  practice_presentation: PracticePresentationTable;
+  practice_progress: PracticeProgressTable;
   // ltijs's own collections, behind its database-plugin interface (src/lti/ltijs-store.ts).
   ltijs_platform: LtijsRecordTable;
   ltijs_platform_status: LtijsRecordTable;
@@ -190,6 +197,15 @@ export interface ItemTable {
   created_at: number;
 }
 
+/** An image of a bank, referred to from item text as `asset:NAME`. */
+export interface BankAssetTable {
+  bank_id: number;
+  name: string;
+  media_type: string;
+  data: Buffer;
+  created_at: number;
+}
+
 export interface ItemSkillTable {
   item_id: number;
   skill_id: number;
@@ -246,7 +262,7 @@ export interface KtModelTable {
   tenant_id: number | null;
   bank_id: number | null;
   version: number;
-  /** 'active', 'candidate', 'retired'. */
+  /** 'active', 'candidate', 'retired', 'rolled-back' (src/kt/models.ts). */
   status: string;
   engine: string;
   variant: string;
@@ -274,6 +290,97 @@ export interface KtStateTable {
   updated_at: number;
 }
 
+/** A background training of a bank's knowledge-tracing model (src/kt/jobs/). */
+export interface KtTrainingJobTable {
+  id: Generated<number>;
+  tenant_id: number;
+  bank_id: number;
+  /** 'queued', 'running', 'succeeded', 'failed'. */
+  status: string;
+  /** 1 when a failed job may simply be run again (interrupted by a restart or shutdown). */
+  retryable: number;
+  /** Who asked: 'lti:<sub>', 'cli', 'system'. */
+  requested_by: string;
+  /** JSON: training options (hidden size, epochs, seed, variant). */
+  options: string;
+  /** JSON: variant, epoch, maxEpochs, batch, batches, loss, validAuc, etaSec. */
+  progress: string;
+  /** The runner instance that owns the job while it is queued or running. */
+  runner: string | null;
+  /** The model it produced. */
+  model_id: number | null;
+  error: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  /** Refreshed by the owning runner while the job is unfinished; a stale one means the runner died. */
+  heartbeat_at: number;
+}
+
+/**
+ * The latest score of a student in an activity, waiting for (or done with) delivery to the LMS
+ * gradebook through AGS. One row per student and activity: a newer score replaces the one waiting.
+ */
+export interface ScoreOutboxTable {
+  id: Generated<number>;
+  tenant_id: number;
+  context_id: string;
+  activity_id: number;
+  user_sub: string;
+  score_given: number;
+  score_maximum: number;
+  /** 'Started', 'InProgress', 'Completed'. */
+  activity_progress: string;
+  /** 'FullyGraded', 'Pending'. */
+  grading_progress: string;
+  /** The score's AGS timestamp (epoch ms); each newer score of the row is at least one second later. */
+  score_timestamp: number;
+  /** Raised by every new score; delivery is recorded against the version it sent. */
+  version: number;
+  /** 'pending' (to send), 'delivered', 'failed' (given up; `problem` says why). */
+  status: string;
+  /** Delivery tries of the current version. */
+  tries: number;
+  next_try_at: number;
+  /** A sender is delivering the row until then; a sender that died loses it when it passes. */
+  lease_until: number | null;
+  /** Why the last try failed: 'not_gradable', 'forbidden', 'not_found', 'no_line_item', 'unreachable', 'rejected', 'superseded'. */
+  problem: string | null;
+  /** The platform's own words (status and message), for the teacher and IT. */
+  problem_detail: string | null;
+  /** From the launch: the resource link's line item, the course's line items service, the AGS scopes granted. */
+  line_item_url: string | null;
+  line_items_url: string | null;
+  /** JSON array. */
+  ags_scopes: string;
+  delivered_version: number | null;
+  delivered_at: number | null;
+  updated_at: number;
+}
+
+/** The course roster from NRPS, shared by processes for a short while. */
+export interface RosterCacheTable {
+  tenant_id: number;
+  context_id: string;
+  /** JSON: members (user id, full role URIs, status; names and email only when configured to store them). */
+  members: string;
+  fetched_at: number;
+}
+
+/** What a teacher decided for one student in one activity, over the practice policy. */
+export interface StudentOverrideTable {
+  tenant_id: number;
+  activity_id: number;
+  user_sub: string;
+  /** JSON arrays of skill ids. */
+  unlocked_skills: string;
+  skipped_skills: string;
+  fixed_order: number;
+  /** 'lti:<sub>' of the teacher. */
+  updated_by: string;
+  updated_at: number;
+}
+
 /** Append-only record of who did what to whose data. */
 export interface AuditEventTable {
   id: Generated<number>;
@@ -285,4 +392,39 @@ export interface AuditEventTable {
   subject: string | null;
   details: string;
   created_at: number;
+}
+
+/** An item shown to a student; its token makes the answer idempotent and a relaunch resume on it. */
+export interface PracticePresentationTable {
+  token: string;
+  tenant_id: number;
+  context_id: string;
+  activity_id: number;
+  user_sub: string;
+  preview: number;
+  item_id: number;
+  /** The skill the policy chose the item for. */
+  skill_id: number;
+  /** JSON: why the item was chosen (policy kind, mastery and predicted success then, stuck skill left). */
+  reason: string;
+  hints_used: number;
+  solution_shown: number;
+  presented_at: number;
+  answered_at: number | null;
+  attempt_id: number | null;
+}
+
+/** A student's progress through an activity (preview = a teacher trying it). */
+export interface PracticeProgressTable {
+  tenant_id: number;
+  context_id: string;
+  activity_id: number;
+  user_sub: string;
+  preview: number;
+  answered: number;
+  correct: number;
+  started_at: number;
+  /** When the student finished the activity (goal reached or length done); it stays finished. */
+  completed_at: number | null;
+  updated_at: number;
 }

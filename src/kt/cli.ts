@@ -1,11 +1,19 @@
 /**
- * `jejak kt …`: train a DKT model on a dataset folder and evaluate it on the folder's test split.
- * Other tooling (the benchmark, CI) calls these commands, so their options and the eval JSON are
- * kept stable. Mistakes in arguments or data end in one line on stderr and exit code 2.
+ * `jejak kt …`: train a DKT model on a dataset folder and evaluate it on the folder's test split;
+ * train a bank's model from the tool's own attempts, list model versions and roll one back. Other
+ * tooling (the benchmark, CI) calls these commands, so their options and the eval JSON are kept
+ * stable. Mistakes in arguments or data end in one line on stderr and exit code 2.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'node:util';
+import { ZodError } from 'zod';
+import { ConfigError, loadConfig, ROOT } from '../config';
+import { connect, type Connection } from '../db/connect';
+import { migrateToLatest } from '../db/migrate';
+import { rollbackModel } from './commands/rollbackModel';
+import { trainBankModel } from './commands/trainBankModel';
+import { listModels, ModelCommandError } from './models';
 import { DataFormatError, DatasetLayoutError, datasetSize, loadDatasetDir } from './data';
 import { binaryMetrics } from './metrics';
 import { DktModel } from './dkt';
@@ -20,6 +28,17 @@ const USAGE = `Usage: npm run jejak -- kt <command>
                     split, and save the best model
   eval --model MODEL --data DIR [--fold 1] --json REPORT
                     score MODEL on the folder's test split; writes auc, acc, rmse, n, ...
+  train --bank ID [--tenant ID] [--epochs 30] [--patience 5] [--seed 1] [--hidden 200]
+        [--item-aware auto|on|off]
+                    train the bank's next model version from the tool's own attempts (in the
+                    database named by DATABASE_URL); it becomes active if its validation AUC is
+                    at least the active model's, else it is kept as a candidate
+  models list [--bank ID] [--tenant ID] [--json]
+                    list model versions, newest first
+  models rollback --bank ID [--tenant ID]
+                    re-activate the bank's previous model version (or the cold start)
+
+--tenant defaults to the bank's own tenant; a bank shipped with Jejak (shared) needs it.
 
 DIR is laid out like ../shared/datasets/*: …train{k}.csv, …valid{k}.csv, …test.csv or …test{k}.csv
 (or pyKT train_valid.csv + test.csv); the format and id base are detected.
@@ -119,13 +138,15 @@ class ProgressDisplay {
   }
 }
 
-async function trainCommand(args: string[], io: KtCliIo): Promise<number> {
+async function trainCommand(args: string[], io: KtCliIo, env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
       data: { type: 'string' },
       fold: { type: 'string' },
       out: { type: 'string' },
+      bank: { type: 'string' },
+      tenant: { type: 'string' },
       epochs: { type: 'string' },
       patience: { type: 'string' },
       seed: { type: 'string' },
@@ -133,12 +154,16 @@ async function trainCommand(args: string[], io: KtCliIo): Promise<number> {
       'item-aware': { type: 'string' },
     },
   });
-  const dataDir = requireString(values.data, 'data');
-  const out = requireString(values.out, 'out');
-  const fold = positiveInt(values.fold, 'fold', 1);
   const itemAware = values['item-aware'] ?? 'auto';
   const variant = VARIANTS[itemAware];
   if (!variant) throw new UsageError(`--item-aware must be auto, on or off, got "${itemAware}"`);
+  if (values.bank !== undefined) {
+    if (values.data !== undefined || values.out !== undefined || values.fold !== undefined) throw new UsageError('--bank trains from the database: it takes no --data, --fold or --out');
+    return trainBankCommand(values, variant, io, env);
+  }
+  const dataDir = requireString(values.data, 'data');
+  const out = requireString(values.out, 'out');
+  const fold = positiveInt(values.fold, 'fold', 1);
   const opts = {
     maxEpochs: positiveInt(values.epochs, 'epochs', 50),
     patience: positiveInt(values.patience, 'patience', 5),
@@ -173,6 +198,102 @@ async function trainCommand(args: string[], io: KtCliIo): Promise<number> {
   io.stderr.write(`validation AUC: ${summary}; kept ${result.variant}, ${result.secondsPerEpoch.toFixed(1)} s/epoch\n`);
   io.stdout.write(`${out}\n`);
   return 0;
+}
+
+/** The database named by the configuration (DATABASE_URL), migrated. */
+async function openDatabase(env: NodeJS.ProcessEnv): Promise<Connection> {
+  const conn = await connect(loadConfig(env).databaseUrl, ROOT);
+  try {
+    await migrateToLatest(conn);
+  } catch (e) {
+    await conn.close();
+    throw e;
+  }
+  return conn;
+}
+
+async function withDatabase<T>(env: NodeJS.ProcessEnv, run: (conn: Connection) => Promise<T>): Promise<T> {
+  const conn = await openDatabase(env);
+  try {
+    return await run(conn);
+  } finally {
+    await conn.close();
+  }
+}
+
+/** The bank named by --bank and the tenant whose models of it are meant: --tenant, else the bank's own. */
+async function bankAndTenant(conn: Connection, bankArg: string | undefined, tenantArg: string | undefined): Promise<{ bankId: number; tenantId: number }> {
+  const bankId = positiveInt(requireString(bankArg, 'bank'), 'bank', 0);
+  const bank = await conn.db.selectFrom('bank').select(['tenant_id']).where('id', '=', bankId).executeTakeFirst();
+  if (!bank) throw new UsageError(`--bank ${bankId}: no such bank`);
+  if (tenantArg === undefined) {
+    if (bank.tenant_id === null) throw new UsageError(`--tenant is required: bank ${bankId} is shared by every tenant`);
+    return { bankId, tenantId: bank.tenant_id };
+  }
+  const tenantId = positiveInt(tenantArg, 'tenant', 0);
+  if (bank.tenant_id !== null && bank.tenant_id !== tenantId) throw new UsageError(`--bank ${bankId} belongs to tenant ${bank.tenant_id}, not ${tenantId}`);
+  return { bankId, tenantId };
+}
+
+async function trainBankCommand(
+  values: { bank?: string; tenant?: string; epochs?: string; patience?: string; seed?: string; hidden?: string },
+  variant: DktVariant | 'auto',
+  io: KtCliIo,
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
+  const options = {
+    maxEpochs: positiveInt(values.epochs, 'epochs', 30),
+    patience: positiveInt(values.patience, 'patience', 5),
+    seed: positiveInt(values.seed, 'seed', 1),
+    hidden: positiveInt(values.hidden, 'hidden', 200),
+    variant,
+  };
+  return withDatabase(env, async (conn) => {
+    const { bankId, tenantId } = await bankAndTenant(conn, values.bank, values.tenant);
+    const display = new ProgressDisplay(io.stderr);
+    const r = await trainBankModel({ db: conn.db, tenantId, bankId, actor: 'cli', options, onProgress: (p) => display.update(p) });
+    display.clear();
+    const previous = r.previousAuc === null ? 'no model was active' : `the active one had ${r.previousAuc.toFixed(4)}`;
+    io.stdout.write(
+      `bank ${bankId} (tenant ${tenantId}): model version ${r.version}, validation AUC ${r.validAuc.toFixed(4)} on ${r.data.validStudents} students ` +
+        `(${previous}) → ${r.status}\n`,
+    );
+    return 0;
+  });
+}
+
+async function modelsCommand(args: string[], io: KtCliIo, env: NodeJS.ProcessEnv): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === 'list') {
+    const { values } = parseArgs({ args: rest, options: { bank: { type: 'string' }, tenant: { type: 'string' }, json: { type: 'boolean' } } });
+    const filter = {
+      bankId: values.bank === undefined ? undefined : positiveInt(values.bank, 'bank', 0),
+      tenantId: values.tenant === undefined ? undefined : positiveInt(values.tenant, 'tenant', 0),
+    };
+    const models = await withDatabase(env, (conn) => listModels(conn.db, filter));
+    if (values.json) io.stdout.write(JSON.stringify(models, null, 2) + '\n');
+    else if (models.length === 0) io.stdout.write('No models.\n');
+    else {
+      for (const m of models) {
+        io.stdout.write(
+          `tenant ${m.tenantId ?? '-'} bank ${m.bankId ?? '-'} v${m.version}  ${m.status.padEnd(11)} ${m.variant.padEnd(5)} ` +
+            `valid AUC ${m.metrics.validAuc.toFixed(4)}  ${m.dataSize} answers  ${m.engine}  ${new Date(m.createdAt).toISOString()}  (id ${m.id})\n`,
+        );
+      }
+    }
+    return 0;
+  }
+  if (sub === 'rollback') {
+    const { values } = parseArgs({ args: rest, options: { bank: { type: 'string' }, tenant: { type: 'string' } } });
+    return withDatabase(env, async (conn) => {
+      const { bankId, tenantId } = await bankAndTenant(conn, values.bank, values.tenant);
+      const r = await rollbackModel({ db: conn.db, tenantId, bankId, actor: 'cli' });
+      const to = r.toVersion === null ? 'no model: the cold-start estimator serves' : `version ${r.toVersion} is active`;
+      io.stdout.write(`bank ${bankId} (tenant ${tenantId}): rolled back from version ${r.fromVersion}; ${to}\n`);
+      return 0;
+    });
+  }
+  throw new UsageError(sub ? `unknown models command "${sub}" (list, rollback)` : 'models needs a command (list, rollback)');
 }
 
 async function evalCommand(args: string[], io: KtCliIo): Promise<number> {
@@ -219,25 +340,27 @@ async function evalCommand(args: string[], io: KtCliIo): Promise<number> {
 /** Errors that come from what the user gave us (arguments, files, data), not from a bug. */
 function isUserError(e: unknown): boolean {
   if (e instanceof UsageError || e instanceof DataFormatError || e instanceof DatasetLayoutError) return true;
+  if (e instanceof ModelCommandError || e instanceof ConfigError || e instanceof ZodError) return true;
   const code = (e as { code?: unknown })?.code;
   return typeof code === 'string' && (code.startsWith('ERR_PARSE_ARGS') || ['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR'].includes(code));
 }
 
 /** Runs `kt <command> …` (argv without the leading "kt"); resolves to the exit code. */
-export async function runKtCli(argv: string[], io: KtCliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function runKtCli(argv: string[], io: KtCliIo = { stdout: process.stdout, stderr: process.stderr }, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    if (command === 'train') return await trainCommand(rest, io);
+    if (command === 'train') return await trainCommand(rest, io, env);
     if (command === 'eval') return await evalCommand(rest, io);
+    if (command === 'models') return await modelsCommand(rest, io, env);
     if (command === '--help' || command === 'help') {
       io.stdout.write(USAGE + '\n');
       return 0;
     }
-    throw new UsageError(command ? `unknown command "${command}" (train, eval)` : `a command is required (train, eval); see kt --help`);
+    throw new UsageError(command ? `unknown command "${command}" (train, eval, models)` : `a command is required (train, eval, models); see kt --help`);
   } catch (e) {
-    const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    const message = e instanceof ZodError ? e.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ') : e instanceof Error ? e.message.split('\n')[0] : String(e);
     const user = isUserError(e);
-    const prefix = command === 'train' || command === 'eval' ? `jejak kt ${command}` : 'jejak kt';
+    const prefix = command === 'train' || command === 'eval' || command === 'models' ? `jejak kt ${command}` : 'jejak kt';
     io.stderr.write(`${prefix}: ${user ? '' : 'failed: '}${message}\n`);
     return user ? 2 : 1;
   }

@@ -25,6 +25,8 @@ export interface DktConfig {
 
 export const DEFAULT_HIDDEN = 200;
 export const DEFAULT_DROPOUT = 0.2;
+/** Input kernel entries start uniform in ±this (see createDkt). */
+export const INPUT_INIT_LIMIT = 1;
 
 export function dktConfig(c: Pick<DktConfig, 'numSkills'> & Partial<DktConfig>): DktConfig {
   const config: DktConfig = {
@@ -109,8 +111,16 @@ export function interactionIndex(numSkills: number, skill: number, correct: numb
 }
 
 /**
- * Seeded initialisation with the Keras defaults: Glorot-uniform kernels, orthogonal recurrent
- * kernel, zero biases except the forget gate's (1), item parameters 0.
+ * Seeded initialisation, the Keras defaults except for the input kernel: Glorot-uniform output
+ * kernel, orthogonal recurrent kernel, zero biases except the forget gate's (1), item parameters 0.
+ *
+ * The input kernel is a table with one row per interaction (and item direction), not a dense
+ * layer over a real vector, so it starts uniform in ±INPUT_INIT_LIMIT whatever the number of ids.
+ * Glorot's fan-in of 2S made the rows of Statics' 1,223 ids ±0.04, so small that Adam needed all
+ * 50 epochs to grow them (validation AUC 0.813 at epoch 49); rows of ±1 start like a learned
+ * embedding (the reference's N(0,1) embedding times its ±1/√H LSTM input matrix has entries of
+ * std ≈ 0.58, as these do) and reached the same validation AUC by epoch 8. On ASSIST2009 they
+ * also converged faster (validation AUC 0.816 vs 0.810 at epoch 10).
  */
 export function createDkt(config: DktConfig): DktModel {
   const layout = dktLayout(config);
@@ -118,15 +128,13 @@ export function createDkt(config: DktConfig): DktModel {
   const rng = new Rng(config.seed);
   const S = config.numSkills;
   const H = config.hidden;
-  const glorot = (view: Float32Array, fanIn: number, fanOut: number): void => {
-    const limit = Math.sqrt(6 / (fanIn + fanOut));
+  const uniform = (view: Float32Array, limit: number): void => {
     for (let j = 0; j < view.length; j++) view[j] = (2 * rng.next() - 1) * limit;
   };
-  // Both halves of an item-aware kernel use the skill-only fan-in, so the two variants start alike.
-  glorot(paramView(layout, params, 'kernel'), 2 * S, 4 * H);
+  uniform(paramView(layout, params, 'kernel'), INPUT_INIT_LIMIT);
   paramView(layout, params, 'recurrent').set(orthogonalRows(H, 4 * H, rng));
   paramView(layout, params, 'bias').fill(1, H, 2 * H);
-  glorot(paramView(layout, params, 'outWeights'), H, S);
+  uniform(paramView(layout, params, 'outWeights'), Math.sqrt(6 / (H + S)));
   return { config, params };
 }
 

@@ -1,12 +1,14 @@
 /**
  * Serving a trained DKT model: a student's state is the LSTM's (h, c); each answer advances it by
  * exactly one step, and the next answer's P(correct) is read from it per skill or per item.
- * Batch versions advance or read a whole class in one matrix product.
+ * Batch versions advance or read a whole class in one matrix product, optionally split across
+ * worker threads (`threads`).
  */
 import type { KtPredictor } from './coldstart';
 import { DktLayout, dktLayout, DktModel, interactionIndex, paramView } from './dkt';
-import { createKernels, KernelKind } from './engine';
-import type { FloatArray, Kernels } from './engine/kernels';
+import { KernelKind } from './engine';
+import { ServingKernel, ServingOp, ServingRows, servingRows, servingRowsBytes } from './engine/serving';
+import { CHUNK_ROWS, ServingPool } from './engine/serving-pool';
 
 /** One student's LSTM state after their answers so far. */
 export interface DktState {
@@ -25,6 +27,11 @@ export interface PredictorOptions {
   kernels?: KernelKind;
   /** Most students per batch call (larger calls are split). Default 256. */
   maxBatch?: number;
+  /**
+   * Threads for batch calls of more than CHUNK_ROWS students: this one plus threads − 1 workers
+   * (default 1: no workers). Results are identical for any number. Call close() when done.
+   */
+  threads?: number;
 }
 
 const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
@@ -35,11 +42,10 @@ export class DktPredictor implements KtPredictor<DktState> {
   private readonly H: number;
   private readonly layout: DktLayout;
   private readonly maxBatch: number;
-  /** numSkills rounded up to a multiple of 8, the GEMM kernel's column block. */
-  private readonly paddedSkills: number;
-  private readonly kernels: Kernels;
-  private readonly f: Record<'params' | 'outKernel' | 'h' | 'c' | 'gates' | 'cNext' | 'tanhC' | 'hNext' | 'logits' | 'rowScale', FloatArray>;
-  private readonly idx: Int32Array;
+  private readonly kernel: ServingKernel;
+  private readonly pool: ServingPool | null;
+  /** The students of a call: the pool's shared table, or this thread's own. */
+  private readonly rows: ServingRows;
 
   constructor(
     readonly model: DktModel,
@@ -51,19 +57,23 @@ export class DktPredictor implements KtPredictor<DktState> {
     this.H = H;
     this.layout = dktLayout(model.config);
     this.maxBatch = opts.maxBatch ?? 256;
-    const B = this.maxBatch;
-    const S8 = (this.paddedSkills = Math.ceil(S / 8) * 8);
-    this.kernels = createKernels(opts.kernels);
-    const arena = this.kernels.allocate(
-      { params: this.layout.total, outKernel: H * S8, h: B * H, c: B * H, gates: B * 4 * H, cNext: B * H, tanhC: B * H, hNext: B * H, logits: B * S8, rowScale: B },
-      { idx: B },
-    );
-    this.f = arena.f;
-    this.idx = arena.i.idx;
-    this.f.params.set(model.params);
-    // [H, S8] (a Keras Dense kernel, zero-padded columns) so that a class's logits are one product h·W.
-    const outW = paramView(this.layout, this.f.params, 'outWeights');
-    for (let s = 0; s < S; s++) for (let j = 0; j < H; j++) this.f.outKernel[j * S8 + s] = outW[s * H + j];
+    const threads = opts.threads ?? 1;
+    if (!(Number.isInteger(threads) && threads >= 1)) throw new Error(`threads must be a whole number ≥ 1, got ${threads}`);
+    const split = threads > 1 && this.maxBatch > CHUNK_ROWS;
+    // Split calls are done a chunk at a time, so this thread's kernel then needs only a chunk's room.
+    this.kernel = new ServingKernel(model, split ? CHUNK_ROWS : this.maxBatch, opts.kernels);
+    this.pool = split ? new ServingPool(model, this.maxBatch, threads - 1, this.kernel, opts.kernels) : null;
+    this.rows = this.pool ? this.pool.rows : servingRows(new ArrayBuffer(servingRowsBytes(this.maxBatch, H, S)), this.maxBatch, H, S);
+  }
+
+  /** Resolves once the worker threads (if any) are up; batch calls made before get less help. */
+  ready(): Promise<void> {
+    return this.pool ? this.pool.ready : Promise.resolve();
+  }
+
+  /** Stops the worker threads (if any); the predictor still works, on this thread only. */
+  async close(): Promise<void> {
+    await this.pool?.close();
   }
 
   initialState(): DktState {
@@ -85,8 +95,8 @@ export class DktPredictor implements KtPredictor<DktState> {
   predictItem(state: DktState, skill: number, item?: number): number {
     this.checkSkill(skill);
     const H = this.H;
-    const outW = paramView(this.layout, this.f.params, 'outWeights');
-    let z = paramView(this.layout, this.f.params, 'outBias')[skill];
+    const outW = paramView(this.layout, this.model.params, 'outWeights');
+    let z = paramView(this.layout, this.model.params, 'outBias')[skill];
     for (let j = 0; j < H; j++) z += state.h[j] * outW[skill * H + j];
     return sigmoid(z + this.itemBias(item));
   }
@@ -96,29 +106,37 @@ export class DktPredictor implements KtPredictor<DktState> {
     if (skills.length !== states.length || correct.length !== states.length || (items && items.length !== states.length)) {
       throw new Error(`stepBatch: ${states.length} states but ${skills.length} skills, ${correct.length} answers${items ? `, ${items.length} items` : ''}`);
     }
+    const { H, rows } = this;
+    const S = this.numSkills;
+    const itemAware = this.numItems > 0;
+    const itemScale = paramView(this.layout, this.model.params, 'itemScale');
     for (let start = 0; start < states.length; start += this.maxBatch) {
       const n = Math.min(this.maxBatch, states.length - start);
-      this.stepChunk(states, start, n, skills, items, correct);
+      for (let r = 0; r < n; r++) {
+        const skill = skills[start + r];
+        this.checkSkill(skill);
+        rows.idx[r] = interactionIndex(S, skill, correct[start + r]);
+        const item = items ? items[start + r] : undefined;
+        rows.rowScale[r] = itemAware && item !== undefined ? itemScale[this.checkItem(item)] : 0;
+      }
+      this.loadStates(states, start, n, true);
+      this.run('step', n, itemAware);
+      for (let r = 0; r < n; r++) {
+        states[start + r].h.set(rows.hNext.subarray(r * H, (r + 1) * H));
+        states[start + r].c.set(rows.cNext.subarray(r * H, (r + 1) * H));
+      }
     }
   }
 
   /** P(correct) per skill for each student's next answer. */
   predictBatch(states: DktState[]): Float32Array[] {
     const S = this.numSkills;
-    const S8 = this.paddedSkills;
     const out: Float32Array[] = [];
-    const outBias = paramView(this.layout, this.f.params, 'outBias');
     for (let start = 0; start < states.length; start += this.maxBatch) {
       const n = Math.min(this.maxBatch, states.length - start);
-      const h = this.loadStates(states, start, n, 'h');
-      const logits = this.f.logits;
-      for (let r = 0; r < n; r++) logits.set(outBias, r * S8);
-      this.kernels.gemm(n, S8, this.H, h, this.H, false, this.f.outKernel, S8, logits, S8);
-      for (let r = 0; r < n; r++) {
-        const p = new Float32Array(S);
-        for (let s = 0; s < S; s++) p[s] = sigmoid(logits[r * S8 + s]);
-        out.push(p);
-      }
+      this.loadStates(states, start, n, false);
+      this.run('probabilities', n, false);
+      for (let r = 0; r < n; r++) out.push(this.rows.probs.slice(r * S, (r + 1) * S));
     }
     return out;
   }
@@ -130,44 +148,25 @@ export class DktPredictor implements KtPredictor<DktState> {
     return state;
   }
 
-  private stepChunk(states: DktState[], start: number, n: number, skills: ArrayLike<number>, items: ArrayLike<number> | null, correct: ArrayLike<number>): void {
-    const { H, f, kernels: k } = this;
-    const S = this.numSkills;
-    const W = 4 * H;
-    const itemAware = this.numItems > 0;
-    const itemScale = paramView(this.layout, f.params, 'itemScale');
-    for (let r = 0; r < n; r++) {
-      const skill = skills[start + r];
-      this.checkSkill(skill);
-      this.idx[r] = interactionIndex(S, skill, correct[start + r]);
-      const item = items ? items[start + r] : undefined;
-      f.rowScale[r] = itemAware && item !== undefined ? itemScale[this.checkItem(item)] : 0;
-    }
-    const h = this.loadStates(states, start, n, 'h');
-    const c = this.loadStates(states, start, n, 'c');
-    k.gatherInput(n, W, paramView(this.layout, f.params, 'kernel'), this.idx, paramView(this.layout, f.params, 'bias'), 2 * S, itemAware ? f.rowScale : null, f.gates);
-    k.gemm(n, W, H, h, H, false, paramView(this.layout, f.params, 'recurrent'), W, f.gates, W);
-    k.lstmGatesForward(n, H, f.gates, c, f.cNext, f.tanhC, f.hNext);
-    for (let r = 0; r < n; r++) {
-      states[start + r].h.set(f.hNext.subarray(r * H, (r + 1) * H));
-      states[start + r].c.set(f.cNext.subarray(r * H, (r + 1) * H));
-    }
+  private run(op: ServingOp, n: number, itemAware: boolean): void {
+    if (this.pool && n > CHUNK_ROWS) this.pool.run(op, n, itemAware);
+    else this.kernel.run(op, this.rows, 0, n, itemAware);
   }
 
-  private loadStates(states: DktState[], start: number, n: number, part: 'h' | 'c'): FloatArray {
+  /** Copies h (and c) of states [start, start + n) into rows [0, n) of the table. */
+  private loadStates(states: DktState[], start: number, n: number, withCell: boolean): void {
     const H = this.H;
-    const buf = this.f[part];
     for (let r = 0; r < n; r++) {
-      const v = states[start + r][part];
-      if (v.length !== H) throw new Error(`state ${start + r} has ${part} of length ${v.length}, the model has hidden size ${H}`);
-      buf.set(v, r * H);
+      const s = states[start + r];
+      if (s.h.length !== H || s.c.length !== H) throw new Error(`state ${start + r} has h of length ${s.h.length} and c of ${s.c.length}, the model has hidden size ${H}`);
+      this.rows.h.set(s.h, r * H);
+      if (withCell) this.rows.c.set(s.c, r * H);
     }
-    return buf.subarray(0, n * H);
   }
 
   private itemBias(item: number | undefined): number {
     if (this.numItems === 0 || item === undefined) return 0;
-    return paramView(this.layout, this.f.params, 'itemBias')[this.checkItem(item)];
+    return paramView(this.layout, this.model.params, 'itemBias')[this.checkItem(item)];
   }
 
   private checkSkill(skill: number): void {

@@ -47,6 +47,7 @@ export interface RegisteredPlatform {
  */
 export class Platforms {
   readonly ltijs: LtijsProvider;
+  private readonly changeListeners: (() => void)[] = [];
 
   constructor(private readonly db: Db, private readonly store: LtijsStore, secret: string) {
     // ltijs exports one Provider instance; each Jejak app (and each test server) needs its own.
@@ -95,7 +96,17 @@ export class Platforms {
       }).execute();
     }
     for (const deploymentId of p.deploymentIds) await this.addDeployment(p.issuer, p.clientId, deploymentId);
+    this.changed();
     return (await this.get(p.issuer, p.clientId))!;
+  }
+
+  /** Calls `listener` whenever this process registers or removes a platform (caches of origins). */
+  onChange(listener: () => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  private changed(): void {
+    for (const l of this.changeListeners) l();
   }
 
   async addDeployment(issuer: string, clientId: string, deploymentId: string): Promise<number> {
@@ -150,6 +161,7 @@ export class Platforms {
     if (platform) await platform.delete();
     const r = await this.db.deleteFrom('registration').where('issuer', '=', issuer).where('client_id', '=', clientId).executeTakeFirst();
     await this.db.deleteFrom('deployment').where('issuer', '=', issuer).where('client_id', '=', clientId).execute();
+    this.changed();
     return Number(r.numDeletedRows) > 0;
   }
 

@@ -9,11 +9,13 @@ import type { Renderer } from './render';
 import { pickLocale, translate, type Locale } from './i18n';
 import { Refusal } from '../lti/refusal';
 import { Forbidden, SessionExpired } from './session';
+import { CrossSiteWrite, securityHeaders, type PlatformOrigins } from './security';
 
 export interface WebDeps {
   config: Config;
   log: Logger;
   render: Renderer;
+  platformOrigins: PlatformOrigins;
   /** Answers whether the database is reachable, for /healthz. */
   databaseOk: () => Promise<boolean>;
   routers: express.Router[];
@@ -30,8 +32,6 @@ export function createWebApp(d: WebDeps): express.Express {
     const reqId = incoming && /^[\w.-]{1,64}$/.test(incoming) ? incoming : crypto.randomBytes(6).toString('hex');
     res.locals.reqId = reqId;
     res.set('x-request-id', reqId);
-    res.set('referrer-policy', 'no-referrer');
-    res.set('x-content-type-options', 'nosniff');
     const start = process.hrtime.bigint();
     res.on('finish', () => {
       d.log.info('request', {
@@ -41,6 +41,7 @@ export function createWebApp(d: WebDeps): express.Express {
     });
     next();
   });
+  app.use(securityHeaders(d.platformOrigins));
   app.use(cookieParser());
   app.use('/static', express.static(path.join(ROOT, 'views/static'), { maxAge: '1h', index: false }));
 
@@ -69,7 +70,7 @@ export function createWebApp(d: WebDeps): express.Express {
       d.log.info('session refused', { reqId, detail: err.message });
       return d.render(res, 'error', { locale, message: translate(locale, 'errors.session_expired') }, 401);
     }
-    if (err instanceof Forbidden) {
+    if (err instanceof Forbidden || err instanceof CrossSiteWrite) {
       d.log.warn('forbidden', { reqId, detail: err.message, path: redact(req.path) });
       return d.render(res, 'error', { locale, message: translate(locale, 'errors.forbidden'), reference: reqId }, 403);
     }

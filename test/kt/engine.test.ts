@@ -3,6 +3,8 @@ import { createDkt, dktConfig, DktConfig, dktLayout, PARAM_GROUPS, paramView } f
 import { createJsKernels } from '../../src/kt/engine/kernels-js';
 import { DktEngine, packWindows } from '../../src/kt/engine/lstm';
 import { Rng } from '../../src/kt/engine/random';
+import { ServingKernel, servingRows, servingRowsBytes } from '../../src/kt/engine/serving';
+import { CHUNK_ROWS, ServingPool } from '../../src/kt/engine/serving-pool';
 import { randomWindows } from './helpers';
 
 /** A model with every parameter non-zero, so every gradient path is exercised. */
@@ -71,5 +73,37 @@ describe('kt engine: gradients', () => {
       }
     }
     expect(createDkt({ ...config, seed: 6 }).params[0]).to.not.equal(a.params[0]);
+  });
+});
+
+describe('kt engine: serving pool', () => {
+  it('the workers take chunks of a call, and every row comes out as this thread alone computes it', async () => {
+    const model = createDkt(dktConfig({ numSkills: 20, hidden: 64, seed: 5 }));
+    const n = 8 * CHUNK_ROWS;
+    const pool = new ServingPool(model, n, 1, new ServingKernel(model, CHUNK_ROWS));
+    const alone = servingRows(new ArrayBuffer(servingRowsBytes(n, 64, 20)), n, 64, 20);
+    const kernel = new ServingKernel(model, n);
+    const rng = new Rng(6);
+    try {
+      await pool.ready;
+      // A worker that wakes late leaves all chunks to this thread: call until it has taken some.
+      for (let call = 0; call < 50 && pool.workerRows === 0; call++) {
+        for (let r = 0; r < n; r++) pool.rows.idx[r] = alone.idx[r] = rng.int(40);
+        for (let j = 0; j < n * 64; j++) {
+          pool.rows.h[j] = alone.h[j] = rng.normal() * 0.3;
+          pool.rows.c[j] = alone.c[j] = rng.normal();
+        }
+        pool.run('step', n, false);
+        kernel.run('step', alone, 0, n, false);
+        expect(Array.from(pool.rows.hNext)).to.deep.equal(Array.from(alone.hNext));
+        expect(Array.from(pool.rows.cNext)).to.deep.equal(Array.from(alone.cNext));
+        pool.run('probabilities', n, false);
+        kernel.run('probabilities', alone, 0, n, false);
+        expect(Array.from(pool.rows.probs)).to.deep.equal(Array.from(alone.probs));
+      }
+      expect(pool.workerRows).to.be.greaterThan(0);
+    } finally {
+      await pool.close();
+    }
   });
 });

@@ -72,7 +72,7 @@ describe('kt engine: WASM kernels agree with the JS kernels', function () {
   });
 
   it('gemm, plain and transposed, with ragged sizes and depth beyond one block', () => {
-    for (const [m, n, k, transA] of [[7, 13, 300, false], [9, 21, 517, true], [1, 3, 2, false], [4, 8, 256, true]] as const) {
+    for (const [m, n, k, transA] of [[7, 13, 300, false], [9, 21, 517, true], [13, 19, 300, false], [1, 3, 2, false], [4, 8, 256, true]] as const) {
       const results = [createJsKernels('f32'), createWasmKernels()].map((kernels) => {
         const { f } = kernels.allocate({ a: m * k, b: k * n, c: m * n }, {});
         const rng = new Rng(m * 1000 + n);
@@ -82,6 +82,15 @@ describe('kt engine: WASM kernels agree with the JS kernels', function () {
       });
       expect(relativeError(results[1], results[0]), `gemm ${m}×${n}×${k}`).to.be.lessThan(1e-5);
     }
+  });
+
+  it('sigmoid agrees with 1 / (1 + e^−x), in the vector body, the tail and far out', () => {
+    const xs = [-100, -20, -3.5, -1e-3, 0, 1e-3, 0.7, 5, 20, 100, 2.25];
+    const kernels = createWasmKernels();
+    const { f } = kernels.allocate({ x: xs.length }, {});
+    f.x.set(xs);
+    kernels.sigmoid(xs.length, f.x);
+    xs.forEach((x, j) => expect(f.x[j], `sigmoid(${x})`).to.be.closeTo(1 / (1 + Math.exp(-x)), 1e-7));
   });
 
   it('dropout masks are identical and drop about the requested share', () => {

@@ -81,6 +81,34 @@ describe('kt predict (serving)', () => {
     });
   });
 
+  it('batch calls split across a worker thread equal one-student calls (within 1e-5)', async () => {
+    const model = itemAwareModel();
+    // 70 students: one call of 64 (two chunks, shared with the worker) and one of 6 (this thread alone).
+    const threaded = new DktPredictor(model, { maxBatch: 64, threads: 2 });
+    const single = new DktPredictor(model);
+    try {
+      await threaded.ready();
+      const rng = new Rng(4);
+      const states = Array.from({ length: 70 }, () => threaded.initialState());
+      const solo = states.map(() => single.initialState());
+      for (let t = 0; t < 4; t++) {
+        const skills = states.map(() => rng.int(model.config.numSkills));
+        const items = states.map(() => rng.int(model.config.numItems));
+        const correct = states.map(() => rng.int(2));
+        threaded.stepBatch(states, skills, items, correct);
+        solo.forEach((s, i) => single.step(s, skills[i], items[i], correct[i]));
+      }
+      const all = threaded.predictBatch(states);
+      solo.forEach((s, i) => {
+        for (let j = 0; j < s.h.length; j++) expect(states[i].h[j]).to.be.closeTo(s.h[j], 1e-5);
+        const one = single.predictAll(s);
+        for (let k = 0; k < one.length; k++) expect(all[i][k]).to.be.closeTo(one[k], 1e-5);
+      });
+    } finally {
+      await threaded.close();
+    }
+  });
+
   it('rejects ids outside the model', () => {
     const predictor = new DktPredictor(itemAwareModel());
     const state = predictor.initialState();

@@ -84,3 +84,37 @@ describe('operations', function () {
     expect(out).to.contain('"msg":"stopped"');
   });
 });
+
+describe('security headers', function () {
+  this.timeout(30_000);
+  let db: TestDatabase;
+  let tool: RunningTool;
+  before(async () => {
+    db = await testDialects()[0].create();
+    tool = await startTool(db);
+  });
+  after(async () => {
+    await tool.close();
+    await db.drop();
+  });
+
+  it('allows framing only by registered platforms, and no inline script', async () => {
+    const before = (await fetch(`${tool.url}/`)).headers.get('content-security-policy')!;
+    expect(before).to.contain("frame-ancestors 'self'");
+    expect(before).to.contain("script-src 'self'");
+    expect(before).not.to.contain('unsafe-inline\'; script');
+    expect(before).not.to.contain('moodle.example');
+    await tool.jejak.platforms.register({
+      issuer: 'https://moodle.example', clientId: 'c', name: 'M', authLoginUrl: 'https://auth.moodle.example/mod/lti/auth.php',
+      tokenUrl: 'https://moodle.example/mod/lti/token.php', jwksUrl: 'https://moodle.example/mod/lti/certs.php', source: 'manual', deploymentIds: ['1'],
+    });
+    const after = (await fetch(`${tool.url}/`)).headers.get('content-security-policy')!;
+    const frameAncestors = after.split('; ').find((d) => d.startsWith('frame-ancestors'));
+    expect(frameAncestors).to.equal("frame-ancestors 'self' https://auth.moodle.example https://moodle.example");
+  });
+
+  it('refuses a write to a session page from another site', async () => {
+    const r = await fetch(`${tool.url}/s/any-session/answer`, { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' });
+    expect(r.status).to.equal(403);
+  });
+});

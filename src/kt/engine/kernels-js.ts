@@ -150,6 +150,10 @@ export function createJsKernels(precision: 'f32' | 'f64' = 'f32'): Kernels {
       }
     },
 
+    sigmoid(n, x) {
+      for (let j = 0; j < n; j++) x[j] = 1 / (1 + Math.exp(-x[j]));
+    },
+
     sumSquares(n, x) {
       let sum = 0;
       for (let j = 0; j < n; j++) sum += x[j] * x[j];

@@ -15,6 +15,7 @@ interface KernelExports {
   output_backward(rows: number, hidden: number, h: number, mask: number, outW: number, skill: number, dLogits: number, dh: number, dOutW: number, dOutB: number): void;
   input_backward(rows: number, width: number, dGates: number, idx: number, scaledRowOffset: number, rowScale: number, dKernel: number, dBias: number): void;
   row_dots(rows: number, width: number, kernel: number, rowOffset: number, idx: number, x: number, out: number): void;
+  sigmoid(n: number, x: number): void;
   sum_squares(n: number, x: number): number;
   adam(n: number, params: number, grads: number, m: number, v: number, gradScale: number, beta1: number, beta2: number, stepSize: number, invSqrtBias2: number, eps: number): void;
   transpose(rows: number, cols: number, src: number, dst: number): void;
@@ -97,6 +98,7 @@ export function createWasmKernels(): Kernels {
     inputBackward: (rows, width, dGates, idx, scaledRowOffset, rowScale, dKernel, dBias) =>
       x.input_backward(rows, width, ptr(dGates), ptr(idx), scaledRowOffset, ptr(rowScale), ptr(dKernel), ptr(dBias)),
     rowDots: (rows, width, kernel, rowOffset, idx, xs, out) => x.row_dots(rows, width, ptr(kernel), rowOffset, ptr(idx), ptr(xs), ptr(out)),
+    sigmoid: (n, xs) => x.sigmoid(n, ptr(xs)),
     sumSquares: (n, xs) => x.sum_squares(n, ptr(xs)),
     adam: (n, params, grads, m, v, gradScale, beta1, beta2, stepSize, invSqrtBias2, eps) =>
       x.adam(n, ptr(params), ptr(grads), ptr(m), ptr(v), gradScale, beta1, beta2, stepSize, invSqrtBias2, eps),

@@ -52,6 +52,9 @@ export interface Kernels {
   /** out[r] = kernel[rowOffset + idx[r]] · x[r]. */
   rowDots(rows: number, width: number, kernel: FloatArray, rowOffset: number, idx: Int32Array, x: FloatArray, out: FloatArray): void;
 
+  /** In place: x[j] = 1 / (1 + e^(−x[j])) (a class's logits for every skill, when serving). */
+  sigmoid(n: number, x: FloatArray): void;
+
   sumSquares(n: number, x: FloatArray): number;
 
   /**

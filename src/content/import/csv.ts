@@ -1,0 +1,192 @@
+import type { LocalizedText } from '../item';
+import { ITEM_KINDS } from '../item';
+import { escapeHtml } from '../richtext';
+import { BankBuilder, type ParsedBank } from './model';
+
+interface Row {
+  /** Line where the record starts (a quoted cell may span lines). */
+  line: number;
+  cells: string[];
+}
+
+/** RFC 4180 records, with `,` or `;` as the separator (spreadsheets in Indonesian use `;`). */
+function records(source: string): { rows: Row[]; error?: { line: number } } {
+  const firstLine = source.split('\n', 1)[0] ?? '';
+  const sep = (firstLine.match(/;/g)?.length ?? 0) > (firstLine.match(/,/g)?.length ?? 0) ? ';' : ',';
+  const rows: Row[] = [];
+  let cells: string[] = [];
+  let cell = '';
+  let line = 1;
+  let start = 1;
+  let quoted = false;
+  let quoteLine = 0;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]!;
+    if (quoted) {
+      if (c === '"' && source[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') {
+        quoted = false;
+      } else {
+        if (c === '\n') line++;
+        cell += c;
+      }
+    } else if (c === '"' && cell.trim() === '') {
+      quoted = true;
+      quoteLine = line;
+      cell = '';
+    } else if (c === sep) {
+      cells.push(cell);
+      cell = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && source[i + 1] === '\n') i++;
+      cells.push(cell);
+      if (cells.some((x) => x.trim() !== '')) rows.push({ line: start, cells });
+      cells = [];
+      cell = '';
+      line++;
+      start = line;
+    } else {
+      cell += c;
+    }
+  }
+  if (quoted) return { rows, error: { line: quoteLine } };
+  cells.push(cell);
+  if (cells.some((x) => x.trim() !== '')) rows.push({ line: start, cells });
+  return { rows };
+}
+
+const COLUMNS = ['code', 'skill', 'prerequisites', 'kind', 'stem', 'choices', 'feedback', 'answer', 'tolerance', 'unit', 'hints', 'solution'] as const;
+type Column = (typeof COLUMNS)[number];
+const TEXT_COLUMNS: Column[] = ['stem', 'choices', 'feedback', 'hints', 'solution'];
+
+/**
+ * Reads the CSV format documented in the README: one item per row, a header naming the columns; text
+ * columns may be given per language (`stem:id`, `stem:en`), lists are separated by `|`, and correct
+ * choices are marked with a leading `*`. Text is plain (HTML is escaped) with TeX between `\( \)`.
+ */
+export function readCsv(source: string, language: string): ParsedBank {
+  const b = new BankBuilder(language);
+  const { rows, error } = records(source.replace(/^\uFEFF/, ''));
+  if (error) {
+    b.refuse(error.line, 'csv_unclosed_quote');
+    return b.bank;
+  }
+  const header = rows.shift();
+  if (!header) {
+    b.refuse(1, 'csv_empty');
+    return b.bank;
+  }
+  // column index by name and language
+  const columns = new Map<string, number>();
+  const languages = new Set<string>();
+  for (const [i, raw] of header.cells.entries()) {
+    const m = /^\s*([a-z]+)(?::([a-z]{2,3}))?\s*$/i.exec(raw);
+    const name = m?.[1]?.toLowerCase() as Column | undefined;
+    if (!m || !name || !COLUMNS.includes(name) || (m[2] && !TEXT_COLUMNS.includes(name))) {
+      b.refuse(header.line, 'csv_unknown_column', { column: raw.trim() || `#${i + 1}` });
+      continue;
+    }
+    const lang = m[2]?.toLowerCase() ?? language;
+    if (TEXT_COLUMNS.includes(name)) languages.add(lang);
+    columns.set(`${name}:${TEXT_COLUMNS.includes(name) ? lang : ''}`, i);
+  }
+  for (const required of ['skill', 'kind'] as const) if (!columns.has(`${required}:`)) b.refuse(header.line, 'csv_missing_column', { column: required });
+  if (![...languages].some((l) => columns.has(`stem:${l}`))) b.refuse(header.line, 'csv_missing_column', { column: 'stem' });
+  if (b.bank.report.some((r) => r.outcome === 'refused')) return b.bank;
+  const langs = [...languages].filter((l) => columns.has(`stem:${l}`));
+
+  for (const row of rows) {
+    const cell = (name: Column, lang = '') => (row.cells[columns.get(`${name}:${lang}`) ?? -1] ?? '').trim();
+    const list = (s: string) => (s === '' ? [] : s.split('|').map((x) => x.trim()));
+    const text = (s: string): string => escapeHtml(s).replace(/\n/g, '<br>');
+    const perLang = (name: Column): Record<string, string[]> => Object.fromEntries(langs.map((l) => [l, list(cell(name, l))]));
+    const localized = (name: Column): LocalizedText | undefined => {
+      const given = langs.filter((l) => cell(name, l));
+      return given.length ? Object.fromEntries(given.map((l) => [l, `<p>${text(cell(name, l))}</p>`])) : undefined;
+    };
+    const kind = cell('kind').toLowerCase();
+    const name = cell('code') || `row ${row.line}`;
+    if (!(ITEM_KINDS as string[]).includes(kind)) {
+      b.refuse(row.line, 'csv_bad_kind', { name, kind, kinds: ITEM_KINDS.join(', ') });
+      continue;
+    }
+    const skillNames = list(cell('skill'));
+    if (!skillNames.length) {
+      b.refuse(row.line, 'csv_no_skill', { name });
+      continue;
+    }
+    const skills = skillNames.map((s) => b.skill(s));
+    for (const pre of list(cell('prerequisites'))) {
+      const skill = b.bank.skills.find((s) => s.code === skills[0]);
+      const preCode = b.skill(pre);
+      if (skill && preCode !== skill.code && !skill.prerequisites.includes(preCode)) skill.prerequisites.push(preCode);
+    }
+    const hints = perLang('hints');
+    const hintCount = Math.max(0, ...Object.values(hints).map((h) => h.length));
+    const rowLangs = langs.filter((l) => cell('stem', l));
+    const common = {
+      v: 1, languages: rowLangs, stem: localized('stem') ?? {},
+      hints: Array.from({ length: hintCount }, (_, i) => Object.fromEntries(rowLangs.filter((l) => hints[l]![i]).map((l) => [l, `<p>${text(hints[l]![i]!)}</p>`]))),
+      ...(localized('solution') ? { solution: localized('solution') } : {}),
+    };
+    const answer = cell('answer');
+    switch (kind) {
+      case 'multichoice':
+      case 'multiresponse': {
+        const choices = perLang('choices');
+        const feedback = perLang('feedback');
+        const first = choices[langs[0]!]!;
+        if (langs.some((l) => choices[l]!.length !== first.length)) {
+          b.refuse(row.line, 'csv_choices_mismatch', { name });
+          break;
+        }
+        b.item(row.line, name, {
+          ...common, kind,
+          choices: first.map((c, i) => {
+            const fbLangs = langs.filter((l) => feedback[l]![i]);
+            return {
+              key: 'abcdefghijklmnopqrstuvwxyz'[i] ?? `c${i}`, correct: c.startsWith('*'),
+              text: Object.fromEntries(langs.map((l) => [l, text(choices[l]![i]!.replace(/^\*\s*/, ''))])),
+              ...(fbLangs.length ? { feedback: Object.fromEntries(fbLangs.map((l) => [l, `<p>${text(feedback[l]![i]!)}</p>`])) } : {}),
+            };
+          }),
+        }, skills);
+        break;
+      }
+      case 'truefalse': {
+        const truth = /^(true|benar|b|t|1|ya|yes)$/i.test(answer);
+        if (!truth && !/^(false|salah|s|f|0|tidak|no)$/i.test(answer)) {
+          b.refuse(row.line, 'csv_bad_truefalse', { name, value: answer });
+          break;
+        }
+        b.item(row.line, name, { ...common, kind, answer: truth, ...(localized('feedback') ? { generalFeedback: localized('feedback') } : {}) }, skills);
+        break;
+      }
+      case 'numeric': {
+        const value = Number(answer.replace(',', '.'));
+        const tolerance = Number((cell('tolerance') || '0').replace(',', '.'));
+        if (answer === '' || !Number.isFinite(value) || !Number.isFinite(tolerance) || tolerance < 0) {
+          b.refuse(row.line, 'bad_number', { name, value: answer || cell('tolerance') });
+          break;
+        }
+        const unit = cell('unit');
+        b.item(row.line, name, {
+          ...common, kind, answers: [{ value, tolerance, correct: true }],
+          units: unit ? [{ name: unit, multiplier: 1 }] : [], unitRequired: false,
+          ...(localized('feedback') ? { generalFeedback: localized('feedback') } : {}),
+        }, skills);
+        break;
+      }
+      case 'shortanswer':
+        b.item(row.line, name, {
+          ...common, kind, caseSensitive: false,
+          answers: list(answer).map((a) => ({ match: a.includes('*') ? 'wildcard' : 'exact', text: a, correct: true })),
+          ...(localized('feedback') ? { generalFeedback: localized('feedback') } : {}),
+        }, skills);
+        break;
+    }
+  }
+  return b.bank;
+}

@@ -1,0 +1,130 @@
+import { itemBodySchema, describeIssues, type ItemBody, type LocalizedText } from '../item';
+import { texErrors } from '../richtext';
+
+/** One line of an import report: what was taken, refused, or worth knowing, and where in the file. */
+export interface ReportLine {
+  /** 1-based line in the uploaded file (0 for the file as a whole). */
+  line: number;
+  outcome: 'took' | 'refused' | 'note';
+  /** Message key under content.import.msg, with its values. */
+  key: string;
+  vars: Record<string, string | number>;
+}
+
+export interface ParsedSkill {
+  code: string;
+  name: LocalizedText;
+  /** Skill details (stored as skill.details): curriculum outcomes served, description. */
+  details: Record<string, unknown>;
+  /** Codes of the skills to master first. */
+  prerequisites: string[];
+}
+
+export interface ParsedItem {
+  code: string;
+  /** Where the item starts in the file. */
+  line: number;
+  body: ItemBody;
+  skills: string[];
+}
+
+export interface ParsedAsset {
+  name: string;
+  mediaType: string;
+  data: Buffer;
+}
+
+/** What a file holds, ready to be written as one bank. */
+export interface ParsedBank {
+  skills: ParsedSkill[];
+  items: ParsedItem[];
+  assets: ParsedAsset[];
+  report: ReportLine[];
+}
+
+export function refusals(bank: ParsedBank): ReportLine[] {
+  return bank.report.filter((r) => r.outcome === 'refused');
+}
+
+/** A skill code from a name: lower-case letters, digits and dashes. */
+export function slug(name: string): string {
+  const s = name.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return s.slice(0, 60) || 'skill';
+}
+
+/**
+ * Collects what an importer reads: skills by name (created on first mention), items checked against
+ * the item schema (and their TeX against KaTeX) as they come, and the line-by-line report.
+ */
+export class BankBuilder {
+  readonly bank: ParsedBank = { skills: [], items: [], assets: [], report: [] };
+  private readonly skillByName = new Map<string, ParsedSkill>();
+  private readonly itemCodes = new Set<string>();
+
+  /** `checkTex: false` for generated text whose TeX its own tests check (the sample bank, at every start). */
+  constructor(private readonly language: string, private readonly opts: { checkTex: boolean } = { checkTex: true }) {}
+
+  report(line: number, outcome: ReportLine['outcome'], key: string, vars: Record<string, string | number> = {}): void {
+    this.bank.report.push({ line, outcome, key, vars });
+  }
+
+  refuse(line: number, key: string, vars: Record<string, string | number> = {}): void {
+    this.report(line, 'refused', key, vars);
+  }
+
+  /** The code of the skill named `name`, creating it on first mention. */
+  skill(name: string): string {
+    const clean = name.trim().replace(/\s+/g, ' ');
+    const existing = this.skillByName.get(clean.toLowerCase());
+    if (existing) return existing.code;
+    const base = slug(clean);
+    let code = base;
+    for (let n = 2; this.bank.skills.some((s) => s.code === code); n++) code = `${base}-${n}`;
+    const skill: ParsedSkill = { code, name: { [this.language]: clean }, details: {}, prerequisites: [] };
+    this.skillByName.set(clean.toLowerCase(), skill);
+    this.bank.skills.push(skill);
+    return code;
+  }
+
+  /** Validates an item and adds it, or reports why not. Returns whether it was taken. */
+  item(line: number, name: string, body: unknown, skills: string[]): boolean {
+    const parsed = itemBodySchema.safeParse(body);
+    if (!parsed.success) {
+      this.refuse(line, 'invalid_item', { name, problem: describeIssues(parsed.error) });
+      return false;
+    }
+    const tex = this.opts.checkTex ? allText(parsed.data).flatMap(texErrors) : [];
+    if (tex.length) {
+      this.refuse(line, 'bad_tex', { name, problem: tex.join('; ') });
+      return false;
+    }
+    const base = slug(name).slice(0, 40) || 'item';
+    let code = base;
+    for (let n = 2; this.itemCodes.has(code); n++) code = `${base}-${n}`;
+    this.itemCodes.add(code);
+    this.bank.items.push({ code, line, body: parsed.data, skills: [...new Set(skills)] });
+    this.report(line, 'took', 'took_item', { name, kind: parsed.data.kind });
+    return true;
+  }
+
+  asset(asset: ParsedAsset): void {
+    if (!this.bank.assets.some((a) => a.name === asset.name)) this.bank.assets.push(asset);
+  }
+}
+
+/** Every text of an item, in every language. */
+export function allText(b: ItemBody): string[] {
+  const texts: (LocalizedText | undefined)[] = [b.stem, b.solution, b.generalFeedback, ...b.hints];
+  if ('choices' in b) for (const c of b.choices) texts.push(c.text, c.feedback);
+  if ('answers' in b) for (const a of b.answers) texts.push(a.feedback);
+  return texts.flatMap((t) => (t ? Object.values(t) : []));
+}
+
+/** Image types a bank may hold, recognised by their first bytes (never by the name alone). */
+export function imageType(data: Buffer): string | undefined {
+  if (data.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
+  if (data[0] === 0xff && data[1] === 0xd8 && data[2] === 0xff) return 'image/jpeg';
+  if (data.subarray(0, 6).toString('latin1') === 'GIF87a' || data.subarray(0, 6).toString('latin1') === 'GIF89a') return 'image/gif';
+  if (data.subarray(0, 4).toString('latin1') === 'RIFF' && data.subarray(8, 12).toString('latin1') === 'WEBP') return 'image/webp';
+  return undefined;
+}

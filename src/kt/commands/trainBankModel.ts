@@ -1,0 +1,156 @@
+import { z } from 'zod';
+import type { Db } from '../../db/schema';
+import { sequencesFromAttempts, type AttemptRow } from '../data/sequences';
+import { wasmKernelsAvailable } from '../engine/kernels-wasm';
+import { Rng } from '../engine/random';
+import { activeModel, audit, type BankModelMeta, ModelCommandError, type ModelMetrics, type ModelStatus, nextVersion, setActiveModel } from '../models';
+import { serializeDkt } from '../tfjs-format';
+import { trainDkt, type TrainOptions, type TrainProgress, type TrainResult } from '../train';
+import type { KtDataset } from '../types';
+
+/** Training options a bank's model may be given (validated where they enter: CLI, job requests). */
+export const bankTrainOptionsSchema = z.object({
+  hidden: z.number().int().min(1).max(1024).default(200),
+  maxEpochs: z.number().int().min(1).max(1000).default(30),
+  patience: z.number().int().min(1).max(100).default(5),
+  seed: z.number().int().min(0).default(1),
+  /** Windows per training batch (a small school bank trains better with smaller batches). */
+  batchSize: z.number().int().min(1).max(1024).default(64),
+  /** 'auto': also the item-aware model, kept when its validation AUC is better. */
+  variant: z.enum(['auto', 'skill', 'item']).default('auto'),
+  /** Share of students held out for validation (early stopping, and the AUC compared at activation). */
+  validFraction: z.number().gt(0).lt(1).default(0.2),
+  /** Wall-time cap in seconds (0 = none). */
+  maxSeconds: z.number().min(0).default(0),
+});
+export type BankTrainOptions = z.input<typeof bankTrainOptionsSchema>;
+
+/** Runs a training: trainDkt itself, or something that runs it elsewhere (a worker thread). */
+export type DktTrainer = (train: KtDataset, valid: KtDataset, opts: TrainOptions, onProgress?: (p: TrainProgress) => void) => Promise<TrainResult>;
+
+export interface TrainBankModelProps {
+  /** The database (not a transaction: training takes a while; the writes get their own transaction at the end). */
+  db: Db;
+  /** The tenant (deployment) whose students' attempts train the model; the model is that tenant's. */
+  tenantId: number;
+  /** The bank whose skills and items the model covers. */
+  bankId: number;
+  /** Who asked, for the audit log: 'cli', 'lti:<sub>', 'system'. */
+  actor: string;
+  /** Hyper-parameters; defaults as in bankTrainOptionsSchema. */
+  options?: BankTrainOptions;
+  /** Runs the training; default trainDkt in this thread (the job runner passes a worker thread's). */
+  trainer?: DktTrainer;
+  /** Told after every batch and epoch. */
+  onProgress?: (p: TrainProgress) => void;
+}
+
+export interface TrainBankModelResult {
+  modelId: number;
+  version: number;
+  /** 'active' when its validation AUC is at least the active model's, else 'candidate'. */
+  status: ModelStatus;
+  validAuc: number;
+  /** The validation AUC of the model that was active before, if any. */
+  previousAuc: number | null;
+  data: BankModelMeta['data'];
+}
+
+/** Fewest students with two or more answers a bank needs before a model is trained. */
+export const MIN_TRAINING_STUDENTS = 10;
+
+/**
+ * A tenant's attempts on a bank as a dataset in the bank's id space: skills and items indexed in
+ * id order; each attempt on its primary skill (the lowest skill id of the item, as tracer.ts folds
+ * answers); students under pseudonyms ('s0', 's1', … per course and user), never their LTI ids;
+ * split by student into training and validation sets.
+ */
+export async function bankTrainingData(db: Db, tenantId: number, bankId: number, validFraction: number, seed: number) {
+  const [skills, items, attempts] = await Promise.all([
+    db.selectFrom('skill').select('id').where('bank_id', '=', bankId).orderBy('id').execute(),
+    db.selectFrom('item').select('id').where('bank_id', '=', bankId).orderBy('id').execute(),
+    db.selectFrom('attempt').innerJoin('activity', 'activity.id', 'attempt.activity_id')
+      .select(['attempt.context_id', 'attempt.user_sub', 'attempt.item_id', 'attempt.skill_ids', 'attempt.correct', 'attempt.created_at'])
+      .where('attempt.tenant_id', '=', tenantId).where('activity.bank_id', '=', bankId).where('attempt.preview', '=', 0)
+      .orderBy('attempt.created_at').orderBy('attempt.id')
+      .execute(),
+  ]);
+  const skillIds = skills.map((s) => s.id);
+  const itemIds = items.map((i) => i.id);
+  const skillIndex = new Map(skillIds.map((id, i) => [id, i]));
+  const itemIndex = new Map(itemIds.map((id, i) => [id, i]));
+  const pseudonyms = new Map<string, string>();
+  const rows: AttemptRow[] = [];
+  for (const a of attempts) {
+    const known = (JSON.parse(a.skill_ids) as number[]).filter((id) => skillIndex.has(id));
+    const item = itemIndex.get(a.item_id);
+    if (known.length === 0 || item === undefined) continue;
+    const who = JSON.stringify([a.context_id, a.user_sub]);
+    let student = pseudonyms.get(who);
+    if (!student) pseudonyms.set(who, (student = `s${pseudonyms.size}`));
+    rows.push({ student, skill: skillIndex.get(Math.min(...known))!, item, correct: a.correct, at: Number(a.created_at) });
+  }
+  const sequences = sequencesFromAttempts(rows).filter((s) => s.correct.length >= 2);
+  if (sequences.length < MIN_TRAINING_STUDENTS) {
+    throw new ModelCommandError(`bank ${bankId} has ${sequences.length} students with 2 or more answers for tenant ${tenantId}; training needs at least ${MIN_TRAINING_STUDENTS}`);
+  }
+  new Rng(seed).shuffle(sequences);
+  const validCount = Math.max(1, Math.round(sequences.length * validFraction));
+  const dataset = (name: string, seqs: typeof sequences): KtDataset => ({ name: `bank ${bankId} ${name}`, numSkills: skillIds.length, numItems: itemIds.length, sequences: seqs });
+  return {
+    train: dataset('train', sequences.slice(validCount)),
+    valid: dataset('valid', sequences.slice(0, validCount)),
+    skillIds,
+    itemIds,
+    data: { trainStudents: sequences.length - validCount, validStudents: validCount, answers: rows.length },
+  };
+}
+
+/**
+ * Trains a DKT model of a bank from the tenant's own attempts and stores it as the bank's next
+ * version, active if its validation AUC is at least the active model's (else a candidate), with an
+ * audit row, in one transaction.
+ */
+export async function trainBankModel(props: TrainBankModelProps): Promise<TrainBankModelResult> {
+  const { db, tenantId, bankId } = props;
+  const o = bankTrainOptionsSchema.parse(props.options ?? {});
+  const bank = await db.selectFrom('bank').select(['id', 'tenant_id']).where('id', '=', bankId).executeTakeFirst();
+  if (!bank || (bank.tenant_id !== null && bank.tenant_id !== tenantId)) throw new ModelCommandError(`tenant ${tenantId} has no bank ${bankId}`);
+  const { train, valid, skillIds, itemIds, data } = await bankTrainingData(db, tenantId, bankId, o.validFraction, o.seed);
+  const trainOptions: TrainOptions = { hidden: o.hidden, maxEpochs: o.maxEpochs, patience: o.patience, seed: o.seed, variant: o.variant, batchSize: o.batchSize, maxSeconds: o.maxSeconds };
+  const result = await (props.trainer ?? trainDkt)(train, valid, trainOptions, props.onProgress);
+
+  const engine = `jejak-${wasmKernelsAvailable() ? 'wasm' : 'js'}`;
+  const meta: BankModelMeta = { skillIds, itemIds: result.variant === 'item' ? itemIds : [], hyperParameters: { ...o, variant: result.variant }, data };
+  const metrics: ModelMetrics = {
+    validAuc: result.bestValidAuc,
+    bestEpoch: result.bestEpoch,
+    epochsRun: result.history.length,
+    secondsPerEpoch: result.secondsPerEpoch,
+    candidates: result.candidates,
+  };
+  const weights = serializeDkt(result.model, {
+    skillIds: meta.skillIds.map(String),
+    itemIds: meta.itemIds.length ? meta.itemIds.map(String) : undefined,
+    hyperParameters: meta.hyperParameters,
+    metrics: { validAuc: metrics.validAuc, bestEpoch: metrics.bestEpoch },
+    engine,
+    trainedAt: new Date().toISOString(),
+  });
+  return db.transaction().execute(async (tx) => {
+    const now = Date.now();
+    const [version, active] = await Promise.all([nextVersion(tx, tenantId, bankId), activeModel(tx, tenantId, bankId)]);
+    const previousAuc = active?.metrics.validAuc ?? null;
+    const status: ModelStatus = previousAuc === null || metrics.validAuc >= previousAuc ? 'active' : 'candidate';
+    const { id } = await tx.insertInto('kt_model').values({
+      tenant_id: tenantId, bank_id: bankId, version, status: 'candidate', engine, variant: result.variant, weights,
+      meta: JSON.stringify(meta), metrics: JSON.stringify(metrics), data_size: data.answers, created_at: now, activated_at: null,
+    }).returning('id').executeTakeFirstOrThrow();
+    if (status === 'active') await setActiveModel(tx, tenantId, bankId, id, now);
+    await audit(tx, {
+      tenantId, actor: props.actor, action: 'kt.model.trained', subject: `bank:${bankId}`, at: now,
+      details: { modelId: id, version, status, validAuc: metrics.validAuc, previousAuc, variant: result.variant, ...data },
+    });
+    return { modelId: id, version, status, validAuc: metrics.validAuc, previousAuc, data };
+  });
+}

@@ -1,0 +1,137 @@
+import type { Db } from '../db/schema';
+import { randomToken } from '../crypto';
+import { CLAIM } from '../lti/claims';
+import type { LaunchContext } from '../web/session';
+import type { Locale } from '../web/i18n';
+import { ActivitySettings, parseSettings } from './settings';
+
+/** The custom parameter a placed activity carries: the activity's opaque resource id. */
+export const ACTIVITY_PARAM = 'jejak_activity';
+
+export interface Activity {
+  id: number;
+  tenantId: number;
+  contextId: string;
+  bankId: number;
+  title: string;
+  settings: ActivitySettings;
+  resourceId: string;
+}
+
+export interface BankSkill {
+  id: number;
+  code: string;
+  name: string;
+  position: number;
+  prerequisites: number[];
+}
+
+export interface BankSummary {
+  id: number;
+  title: string;
+  skills: BankSkill[];
+}
+
+/** The banks a tenant may use (its own and those shipped with Jejak), with their skills. */
+export async function banksFor(db: Db, tenantId: number, locale: Locale): Promise<BankSummary[]> {
+  const banks = await db.selectFrom('bank').select(['id', 'title'])
+    .where((eb) => eb.or([eb('tenant_id', 'is', null), eb('tenant_id', '=', tenantId)]))
+    .orderBy('title').orderBy('id').execute();
+  const out: BankSummary[] = [];
+  for (const b of banks) out.push({ id: b.id, title: b.title, skills: await bankSkills(db, b.id, locale) });
+  return out;
+}
+
+/** A bank's skills in the bank's order, named in the viewer's language when the bank has it. */
+export async function bankSkills(db: Db, bankId: number, locale: Locale): Promise<BankSkill[]> {
+  const rows = await db.selectFrom('skill').select(['id', 'code', 'name', 'details', 'position']).where('bank_id', '=', bankId)
+    .orderBy('position').orderBy('id').execute();
+  const prereqs = rows.length
+    ? await db.selectFrom('skill_prerequisite').select(['skill_id', 'prerequisite_id']).where('skill_id', 'in', rows.map((r) => r.id)).execute()
+    : [];
+  return rows.map((r) => ({
+    id: r.id, code: r.code, position: r.position, name: skillName(r.name, r.details, locale),
+    prerequisites: prereqs.filter((p) => p.skill_id === r.id).map((p) => p.prerequisite_id),
+  }));
+}
+
+/** skill.details may carry translated names: { "names": { "en": "…", "id": "…" } }. */
+function skillName(name: string, details: string, locale: Locale): string {
+  try {
+    const names = (JSON.parse(details) as { names?: Record<string, unknown> }).names;
+    const translated = names?.[locale];
+    return typeof translated === 'string' && translated ? translated : name;
+  } catch {
+    return name;
+  }
+}
+
+export class InvalidActivity extends Error {}
+
+/** Stores a new activity of a course; its skills must belong to a bank the tenant may use. */
+export async function createActivity(db: Db, a: { tenantId: number; contextId: string; bankId: number; title: string; settings: ActivitySettings; createdBy: string }): Promise<Activity> {
+  const bank = await db.selectFrom('bank').select('id').where('id', '=', a.bankId)
+    .where((eb) => eb.or([eb('tenant_id', 'is', null), eb('tenant_id', '=', a.tenantId)])).executeTakeFirst();
+  if (!bank) throw new InvalidActivity(`bank ${a.bankId} is not available to tenant ${a.tenantId}`);
+  const skills = await db.selectFrom('skill').select('id').where('bank_id', '=', a.bankId).where('id', 'in', a.settings.skillIds).execute();
+  if (skills.length !== new Set(a.settings.skillIds).size) throw new InvalidActivity('a chosen skill is not in the bank');
+  const resourceId = `jejak-${randomToken(12)}`;
+  const row = await db.insertInto('activity').values({
+    tenant_id: a.tenantId, context_id: a.contextId, bank_id: a.bankId, title: a.title, settings: JSON.stringify(a.settings),
+    resource_id: resourceId, line_item_url: null, created_by: a.createdBy, created_at: Date.now(),
+  }).returning('id').executeTakeFirstOrThrow();
+  return { id: row.id, tenantId: a.tenantId, contextId: a.contextId, bankId: a.bankId, title: a.title, settings: a.settings, resourceId };
+}
+
+export async function linkActivity(db: Db, tenantId: number, contextId: string, resourceLinkId: string, activityId: number): Promise<void> {
+  await db.insertInto('activity_link').values({ tenant_id: tenantId, resource_link_id: resourceLinkId, activity_id: activityId, context_id: contextId })
+    .onConflict((oc) => oc.columns(['tenant_id', 'resource_link_id']).doUpdateSet({ activity_id: activityId, context_id: contextId }))
+    .execute();
+}
+
+export async function loadActivity(db: Db, tenantId: number, activityId: number): Promise<Activity | undefined> {
+  const r = await db.selectFrom('activity').selectAll().where('tenant_id', '=', tenantId).where('id', '=', activityId).executeTakeFirst();
+  return r && { id: r.id, tenantId: r.tenant_id, contextId: r.context_id, bankId: r.bank_id, title: r.title, settings: parseSettings(r.settings), resourceId: r.resource_id };
+}
+
+/**
+ * The activity a resource-link launch opens: the one linked to the resource link; else, on the first
+ * launch of a link placed by Jejak, the activity its custom parameter names, linked now. A link copied
+ * into another course (course copy, backup/restore) names an activity of that other course: the course
+ * gets its own copy of the settings, so its students, grades and line item stay its own.
+ */
+export async function activityForLaunch(db: Db, launch: LaunchContext): Promise<Activity | undefined> {
+  if (!launch.resourceLinkId) return undefined;
+  const linked = await db.selectFrom('activity_link').select('activity_id')
+    .where('tenant_id', '=', launch.tenantId).where('resource_link_id', '=', launch.resourceLinkId).executeTakeFirst();
+  let activity = linked && await loadActivity(db, launch.tenantId, linked.activity_id);
+  if (!activity) {
+    const named = launch.claims[CLAIM.custom]?.[ACTIVITY_PARAM];
+    if (typeof named !== 'string' || !named) return undefined;
+    const placed = await db.selectFrom('activity').select(['id', 'context_id']).where('tenant_id', '=', launch.tenantId).where('resource_id', '=', named)
+      .orderBy('id').execute();
+    if (!placed.length) return undefined;
+    const own = placed.find((p) => p.context_id === launch.contextId);
+    const source = (await loadActivity(db, launch.tenantId, (own ?? placed[0]).id))!;
+    activity = own ? source : await copyActivity(db, source, launch.contextId);
+    await linkActivity(db, launch.tenantId, launch.contextId, launch.resourceLinkId, activity.id);
+  }
+  await rememberLineItem(db, activity, launch);
+  return activity;
+}
+
+async function copyActivity(db: Db, source: Activity, contextId: string): Promise<Activity> {
+  const row = await db.insertInto('activity').values({
+    tenant_id: source.tenantId, context_id: contextId, bank_id: source.bankId, title: source.title, settings: JSON.stringify(source.settings),
+    resource_id: source.resourceId, line_item_url: null, created_by: null, created_at: Date.now(),
+  }).returning('id').executeTakeFirstOrThrow();
+  return { ...source, id: row.id, contextId };
+}
+
+/** The gradebook column the LMS made for the link (AGS `lineitem`), kept for grade passback. */
+async function rememberLineItem(db: Db, activity: Activity, launch: LaunchContext): Promise<void> {
+  const url = launch.claims[CLAIM.agsEndpoint]?.lineitem;
+  if (typeof url !== 'string' || activity.contextId !== launch.contextId) return;
+  await db.updateTable('activity').set({ line_item_url: url }).where('id', '=', activity.id)
+    .where((eb) => eb.or([eb('line_item_url', 'is', null), eb('line_item_url', '!=', url)])).execute();
+}

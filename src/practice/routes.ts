@@ -1,0 +1,328 @@
+import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
+import type { Logger } from '../log';
+import type { Platforms } from '../lti/platforms';
+import { CLAIM } from '../lti/claims';
+import { assetBaseFor, gradeResponse, InvalidResponse, loadItem, parseResponse, renderHint, renderItemForm, renderSolution, type Item, type ItemResponse } from '../content/item';
+import { stylesheetsFor } from '../content/richtext';
+import { translate, type Locale } from '../web/i18n';
+import type { Renderer } from '../web/render';
+import { courseTitle, type LaunchContext } from '../web/session';
+import { activityForLaunch, banksFor, createActivity, linkActivity, type BankSummary } from './activities';
+import { recordAttempt } from './commands/recordAttempt';
+import { acceptsResourceLinks, deepLinkingResponse, type DeepLinkingSettings } from './deep-linking';
+import {
+  currentItem, findPresentation, markSolutionShown, masteryOf, progressOf, skillProgress, useHint,
+  type Learner, type PracticeDeps, type PresentationReason, type SkillProgress,
+} from './practice';
+import type { TeacherOverrides } from './policy';
+import { ActivitySettings } from './settings';
+
+export interface PracticeRouteDeps {
+  practice: PracticeDeps;
+  render: Renderer;
+  platforms: Platforms;
+  log: Logger;
+  /** Where placed links launch: the tool's launch URL. */
+  launchUrl: string;
+}
+
+/** What the session's root shows for each kind of launch (src/web/home.ts asks these). */
+export interface PracticeHomes {
+  student: RequestHandler;
+  deepLinking: RequestHandler;
+  /** The setup page for a link without an activity; otherwise next() (the teacher home). */
+  teacher: RequestHandler;
+}
+
+const wrap = (fn: (req: Request, res: Response, next: NextFunction) => Promise<void>): RequestHandler => (req, res, next) => {
+  fn(req, res, next).catch(next);
+};
+
+const pct = (p: number) => Math.round(p * 100);
+const THRESHOLDS = [70, 80, 90, 95];
+
+/** Students' practice, teachers' preview, and placing or setting up an activity. */
+export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: PracticeHomes } {
+  const { db } = d.practice;
+  const r = Router({ mergeParams: true });
+  const form = express.urlencoded({ extended: false, limit: '32kb' });
+  const base = (launch: LaunchContext) => `/s/${launch.sessionId}`;
+
+  async function learnerOf(launch: LaunchContext): Promise<Learner | undefined> {
+    const activity = await activityForLaunch(db, launch);
+    return activity && { tenantId: launch.tenantId, contextId: launch.contextId, userSub: launch.userSub, activity, preview: launch.audience === 'teacher' };
+  }
+
+  // ---------------------------------------------------------------- placing an activity
+
+  async function settingsPage(res: Response, view: 'practice/place' | 'practice/setup', bankParam: unknown, errors: string[] = [], values?: Record<string, unknown>, status = 200): Promise<void> {
+    const launch = res.locals.launch!;
+    const locale = launch.locale;
+    const banks = await banksFor(db, launch.tenantId, locale);
+    const course = courseTitle(launch);
+    const page = { locale, intro: translate(locale, view === 'practice/place' ? 'practice.place_intro' : 'practice.setup_intro', { course }) };
+    if (view === 'practice/place' && !acceptsResourceLinks(launch.claims[CLAIM.deepLinkingSettings] as DeepLinkingSettings)) {
+      return d.render(res, view, { ...page, notAccepted: true });
+    }
+    if (!banks.length) return d.render(res, view, { ...page, noBanks: true });
+    const bank = banks.find((b) => String(b.id) === String(bankParam)) ?? (banks.length === 1 ? banks[0] : undefined);
+    if (!bank) return d.render(res, view, { ...page, chooseBank: true, banks });
+    const action = `${base(launch)}/practice/${view === 'practice/place' ? 'place' : 'setup'}`;
+    const submitKey = view === 'practice/place' ? 'practice.form.submit_place' : 'practice.form.submit_setup';
+    d.render(res, view, { ...page, ...settingsFormModel(locale, bank, values, errors), action, submitKey }, status);
+  }
+
+  /** Reads the settings form; on a mistake, answers with the form again and its messages. */
+  async function readSettings(req: Request, res: Response, view: 'practice/place' | 'practice/setup') {
+    const launch = res.locals.launch!;
+    const parsed = SettingsForm.safeParse(req.body ?? {});
+    if (!parsed.success) {
+      const problems = [...new Set(parsed.error.issues.map((i) => FIELD_ERRORS[String(i.path[0])] ?? 'error_range'))];
+      await settingsPage(res, view, req.body?.bank, problems.map((p) => translate(launch.locale, `practice.form.${p}`)), req.body ?? {}, 400);
+      return undefined;
+    }
+    const f = parsed.data;
+    const settings: ActivitySettings = {
+      skillIds: f.skill, masteryThreshold: f.threshold / 100, gradeMode: f.grade_mode,
+      length: f.length === 'until_mastered' ? { kind: 'until_mastered' } : { kind: 'range', min: f.min_items, max: f.max_items },
+    };
+    const activity = await createActivity(db, { tenantId: launch.tenantId, contextId: launch.contextId, bankId: f.bank, title: f.title, settings, createdBy: `lti:${launch.userSub}` });
+    d.log.info('activity created', { reqId: res.locals.reqId, tenant: launch.tenantId, activity: activity.id, via: view });
+    return activity;
+  }
+
+  const showPlace = wrap(async (req, res) => settingsPage(res, 'practice/place', req.query.bank));
+
+  r.post('/practice/place', form, wrap(async (req, res, next) => {
+    const launch = res.locals.launch!;
+    if (launch.audience !== 'teacher' || launch.messageType !== 'LtiDeepLinkingRequest') return next();
+    const activity = await readSettings(req, res, 'practice/place');
+    if (!activity) return;
+    const banks = await banksFor(db, launch.tenantId, launch.locale);
+    const names = banks.find((b) => b.id === activity.bankId)!.skills.filter((s) => activity.settings.skillIds.includes(s.id)).map((s) => s.name);
+    const text = translate(launch.locale, 'practice.item_text', { skills: names.join(', ') });
+    const answer = await deepLinkingResponse(d.platforms, launch, activity, d.launchUrl, text);
+    d.render(res, 'practice/deep-link-return', { locale: launch.locale, ...answer });
+  }));
+
+  r.post('/practice/setup', form, wrap(async (req, res, next) => {
+    const launch = res.locals.launch!;
+    if (launch.audience !== 'teacher' || !launch.resourceLinkId || await activityForLaunch(db, launch)) return next();
+    const activity = await readSettings(req, res, 'practice/setup');
+    if (!activity) return;
+    await linkActivity(db, launch.tenantId, launch.contextId, launch.resourceLinkId, activity.id);
+    res.redirect(303, `${base(launch)}/`);
+  }));
+
+  const teacherHome = wrap(async (req, res, next) => {
+    const launch = res.locals.launch!;
+    if (!launch.resourceLinkId || await activityForLaunch(db, launch)) return next();
+    await settingsPage(res, 'practice/setup', req.query.bank);
+  });
+
+  // ---------------------------------------------------------------- practising
+
+  /** The learner, or the page saying the link has no activity yet. */
+  async function learnerOrExplain(req: Request, res: Response): Promise<Learner | undefined> {
+    const launch = res.locals.launch!;
+    const l = await learnerOf(launch);
+    if (l) return l;
+    if (launch.audience === 'teacher') {
+      if (launch.resourceLinkId) await settingsPage(res, 'practice/setup', req.query.bank);
+      else res.redirect(303, `${base(launch)}/`);
+    } else {
+      renderNotReady(res, false);
+    }
+    return undefined;
+  }
+
+  function renderNotReady(res: Response, noItems: boolean): void {
+    const launch = res.locals.launch!;
+    d.render(res, 'student-home', {
+      locale: launch.locale, course: courseTitle(launch), noItems,
+      platform: launch.claims[CLAIM.toolPlatform]?.name ?? new URL(launch.claims.iss).host,
+      roleName: translate(launch.locale, launch.audience === 'teacher' ? 'home.role_instructor' : 'home.role_learner'),
+    });
+  }
+
+  async function itemOf(itemId: number): Promise<Item> {
+    return loadItem(await db.selectFrom('item').select(['id', 'bank_id', 'code', 'kind', 'body']).where('id', '=', itemId).executeTakeFirstOrThrow());
+  }
+
+  function common(l: Learner, launch: LaunchContext, skills: SkillProgress[]) {
+    const locale = launch.locale;
+    return {
+      locale, title: l.activity.title, activityTitle: l.activity.title, preview: l.preview, skills: skills.map(skillView),
+      goalText: translate(locale, 'practice.goal_is', { percent: pct(l.activity.settings.masteryThreshold) }),
+    };
+  }
+
+  async function showItem(req: Request, res: Response, problemMessage?: string): Promise<void> {
+    const launch = res.locals.launch!;
+    const locale = launch.locale;
+    const l = await learnerOrExplain(req, res);
+    if (!l) return;
+    const progress = await progressOf(db, l);
+    // A finished activity opens on its summary; "keep practising" goes on from there.
+    if (progress?.completedAt != null && req.query.more !== '1' && !problemMessage) return res.redirect(303, `${base(launch)}/practice/summary`);
+    const current = await currentItem(d.practice, l, locale);
+    if (!current) return renderNotReady(res, true);
+    const { presentation: shown } = current;
+    const skills = await skillProgress(d.practice, l, locale, current.mastery, current.overrides, current.pausedSkills);
+    const item = await itemOf(shown.item_id);
+    const assetBase = assetBaseFor(launch.sessionId);
+    const itemHtml = renderItemForm(item, locale, { assetBase });
+    const hints = Array.from({ length: shown.hints_used }, (_, i) => ({ n: i + 1, label: translate(locale, 'practice.hint_n', { n: i + 1 }), html: renderHint(item, i, locale, { assetBase }) }));
+    const answered = progress?.answered ?? 0;
+    const length = l.activity.settings.length;
+    const stuckSkill = shown.reason.movedFromStuck === null ? undefined : skills.find((s) => s.id === shown.reason.movedFromStuck);
+    d.render(res, 'practice/item', {
+      ...common(l, launch, skills),
+      number: answered + 1,
+      progressText: length.kind === 'range' ? translate(locale, 'practice.progress_of', { answered, max: length.max }) : translate(locale, 'practice.progress', { answered }),
+      reasonText: reasonText(locale, shown.reason, skills.find((s) => s.id === shown.skill_id)?.name ?? ''),
+      stuckText: stuckSkill && translate(locale, 'practice.stuck', { skill: stuckSkill.name }),
+      notice: req.query.stale === '1' ? translate(locale, 'practice.stale') : undefined,
+      error: problemMessage,
+      token: shown.token, itemHtml, hints, moreHints: shown.hints_used < item.hints.length,
+      answerUrl: `${base(launch)}/practice/answer`, hintUrl: `${base(launch)}/practice/hint`,
+      stylesheets: stylesheetsFor(itemHtml, ...hints.map((h) => h.html)),
+    }, problemMessage ? 400 : 200);
+  }
+
+  const showPractice = wrap((req, res) => showItem(req, res));
+  r.get('/practice', showPractice);
+
+  r.post('/practice/answer', form, wrap(async (req, res) => {
+    const launch = res.locals.launch!;
+    const l = await learnerOrExplain(req, res);
+    if (!l) return;
+    const token = typeof req.body?.token === 'string' ? req.body.token : '';
+    const shown = await findPresentation(db, l, token);
+    if (!shown) return res.redirect(303, `${base(launch)}/practice?stale=1`);
+    if (shown.answered_at !== null) return res.redirect(303, `${base(launch)}/practice/answered/${encodeURIComponent(token)}`);
+    const item = await itemOf(shown.item_id);
+    let response: ItemResponse;
+    try {
+      response = parseResponse(item, req.body ?? {});
+    } catch (e) {
+      if (!(e instanceof InvalidResponse)) throw e;
+      return showItem(req, res, e.userMessage(launch.locale));
+    }
+    const { correct } = gradeResponse(item, response, { locale: launch.locale });
+    await recordAttempt(d.practice, { learner: l, token, response, correct, now: Date.now() });
+    res.redirect(303, `${base(launch)}/practice/answered/${encodeURIComponent(token)}`);
+  }));
+
+  r.post('/practice/hint', form, wrap(async (req, res) => {
+    const launch = res.locals.launch!;
+    const l = await learnerOrExplain(req, res);
+    if (!l) return;
+    const token = typeof req.body?.token === 'string' ? req.body.token : '';
+    const shown = await findPresentation(db, l, token);
+    if (!shown) return res.redirect(303, `${base(launch)}/practice?stale=1`);
+    const item = await itemOf(shown.item_id);
+    await useHint(db, l, token, item.hints.length);
+    res.redirect(303, `${base(launch)}/practice#hint-${Math.min(shown.hints_used + 1, item.hints.length)}`);
+  }));
+
+  r.get('/practice/answered/:token', wrap(async (req, res) => {
+    const launch = res.locals.launch!;
+    const locale = launch.locale;
+    const l = await learnerOrExplain(req, res);
+    if (!l) return;
+    const shown = await findPresentation(db, l, req.params.token);
+    if (!shown || shown.attempt_id === null) return res.redirect(303, `${base(launch)}/practice`);
+    const attempt = await db.selectFrom('attempt').select(['response', 'correct']).where('id', '=', shown.attempt_id).executeTakeFirstOrThrow();
+    const item = await itemOf(shown.item_id);
+    const assetBase = assetBaseFor(launch.sessionId);
+    const { feedbackHtml } = gradeResponse(item, JSON.parse(attempt.response) as ItemResponse, { locale, assetBase });
+    const wantsSolution = req.query.solution === '1';
+    if (wantsSolution) await markSolutionShown(db, l, shown.token);
+    const solutionHtml = wantsSolution ? renderSolution(item, locale, { assetBase }) : '';
+    const [mastery, overrides, progress] = await Promise.all([masteryOf(d.practice, l), overridesOf(l), progressOf(db, l)]);
+    const skills = await skillProgress(d.practice, l, locale, mastery, overrides);
+    const changed = skills.map((s) => (s.id === shown.skill_id ? { ...s, before: shown.reason.mastery } : s));
+    const here = `${base(launch)}/practice/answered/${encodeURIComponent(shown.token)}`;
+    d.render(res, 'practice/answered', {
+      ...common(l, launch, changed),
+      correct: attempt.correct === 1, feedbackHtml, solutionHtml, hasSolution: !!item.solution, solutionUrl: `${here}?solution=1#solution`,
+      finished: progress?.completedAt != null && req.query.more !== '1',
+      nextUrl: `${base(launch)}/practice${progress?.completedAt != null ? '?more=1' : ''}`, summaryUrl: `${base(launch)}/practice/summary`,
+      stylesheets: stylesheetsFor(feedbackHtml, solutionHtml),
+    });
+  }));
+
+  r.get('/practice/summary', wrap(async (req, res) => {
+    const launch = res.locals.launch!;
+    const locale = launch.locale;
+    const l = await learnerOrExplain(req, res);
+    if (!l) return;
+    const [mastery, overrides, progress] = await Promise.all([masteryOf(d.practice, l), overridesOf(l), progressOf(db, l)]);
+    const skills = await skillProgress(d.practice, l, locale, mastery, overrides);
+    const mastered = skills.filter((s) => s.mastered);
+    const ready = (s: SkillProgress) => s.prerequisites.every((p) => !skills.some((o) => o.id === p && !o.mastered));
+    const next = skills.filter((s) => !s.mastered).sort((a, b) => Number(ready(b)) - Number(ready(a)) || b.mastery - a.mastery).slice(0, 3);
+    d.render(res, 'practice/summary', {
+      ...common(l, launch, skills),
+      answeredText: translate(locale, 'practice.summary_answered', {
+        answered: progress?.answered ?? 0, correct: progress?.correct ?? 0, minutes: Math.max(1, Math.round((progress?.timeSpentMs ?? 0) / 60_000)),
+      }),
+      mastered: mastered.map(skillView), next: next.map(skillView), moreUrl: `${base(launch)}/practice?more=1`,
+    });
+  }));
+
+  function overridesOf(l: Learner): Promise<TeacherOverrides> {
+    return d.practice.studentOverrides(db, { tenantId: l.tenantId, activityId: l.activity.id, userSub: l.userSub });
+  }
+
+  return { router: r, homes: { student: showPractice, deepLinking: showPlace, teacher: teacherHome } };
+}
+
+function skillView(s: SkillProgress & { before?: number }) {
+  return {
+    id: s.id, name: s.name, percent: pct(s.mastery), mastered: s.mastered, paused: s.paused,
+    change: s.before === undefined ? undefined : `${pct(s.before)}% → ${pct(s.mastery)}%`,
+  };
+}
+
+/** "Your estimated mastery of Adding fractions is 45%; you have a good chance — about 70% — …". */
+export function reasonText(locale: Locale, reason: PresentationReason, skill: string): string {
+  const p = pct(reason.pSuccess);
+  const chance = translate(locale, `practice.chance.${p >= 80 ? 'high' : p >= 60 ? 'good' : p >= 40 ? 'even' : 'low'}`);
+  return translate(locale, `practice.reason.${reason.kind}`, { skill, mastery: pct(reason.mastery), p, chance });
+}
+
+const asList = (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+const SettingsForm = z.object({
+  bank: z.coerce.number().int().positive(),
+  title: z.string().trim().min(1).max(200),
+  skill: z.preprocess(asList, z.array(z.coerce.number().int().positive()).min(1).max(100)),
+  threshold: z.coerce.number().int().refine((t) => THRESHOLDS.includes(t)),
+  length: z.enum(['until_mastered', 'range']),
+  min_items: z.coerce.number().int().min(1).max(500),
+  max_items: z.coerce.number().int().min(1).max(500),
+  grade_mode: z.enum(['mastery', 'accuracy']),
+}).refine((f) => f.length === 'until_mastered' || f.min_items <= f.max_items, { path: ['min_items'] });
+
+const FIELD_ERRORS: Record<string, string> = { title: 'error_title', skill: 'error_skills', bank: 'error_bank', min_items: 'error_range', max_items: 'error_range' };
+
+function settingsFormModel(locale: Locale, bank: BankSummary, values: Record<string, unknown> | undefined, errors: string[]) {
+  const chosen = values ? new Set(asList(values.skill).map(String)) : undefined;
+  const threshold = Number(values?.threshold ?? 80);
+  const names = new Map(bank.skills.map((s) => [s.id, s.name]));
+  return {
+    bank, errors,
+    title: typeof values?.title === 'string' ? values.title : bank.title,
+    skills: bank.skills.map((s) => ({
+      id: s.id, name: s.name, checked: chosen ? chosen.has(String(s.id)) : true,
+      requires: s.prerequisites.length ? translate(locale, 'practice.form.requires', { skills: s.prerequisites.map((p) => names.get(p) ?? '?').join(', ') }) : '',
+    })),
+    thresholds: THRESHOLDS.map((percent) => ({ percent, selected: percent === threshold, label: translate(locale, 'practice.form.goal_option', { percent }) })),
+    untilMastered: (values?.length ?? 'until_mastered') === 'until_mastered',
+    minItems: values?.min_items ?? 10, maxItems: values?.max_items ?? 30,
+    gradeMastery: (values?.grade_mode ?? 'mastery') === 'mastery',
+  };
+}
+

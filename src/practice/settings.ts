@@ -1,0 +1,43 @@
+import { z } from 'zod';
+
+/**
+ * An activity's settings, as the teacher chose them when placing it (stored as activity.settings).
+ * - length: 'range' ends after `max` items, or earlier once the goal is reached and `min` items were
+ *   answered; 'until_mastered' ends when the goal is reached.
+ * - gradeMode: 'mastery' grades how close each chosen skill is to the goal; 'accuracy' the share of
+ *   correct answers.
+ */
+export const ActivitySettings = z.object({
+  skillIds: z.array(z.number().int().positive()).min(1).max(100),
+  masteryThreshold: z.number().min(0.5).max(0.99),
+  length: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('range'), min: z.number().int().min(1).max(500), max: z.number().int().min(1).max(500) })
+      .refine((l) => l.min <= l.max, { message: 'min must not exceed max' }),
+    z.object({ kind: z.literal('until_mastered') }),
+  ]),
+  gradeMode: z.enum(['mastery', 'accuracy']),
+});
+export type ActivitySettings = z.infer<typeof ActivitySettings>;
+
+export function parseSettings(json: string): ActivitySettings {
+  return ActivitySettings.parse(JSON.parse(json));
+}
+
+/** The goal: every skill still in the student's practice is mastered. */
+export function goalReached(skillIds: number[], mastery: ReadonlyMap<number, number>, threshold: number): boolean {
+  return skillIds.every((s) => (mastery.get(s) ?? 0) >= threshold);
+}
+
+/** Whether the student has finished the activity after `answered` items. */
+export function activityFinished(s: ActivitySettings, answered: number, goal: boolean): boolean {
+  if (s.length.kind === 'until_mastered') return goal;
+  return answered >= s.length.max || (goal && answered >= s.length.min);
+}
+
+/** Score out of 100 per the activity's grading mode, rounded to hundredths. */
+export function activityScore(s: ActivitySettings, skillIds: number[], mastery: ReadonlyMap<number, number>, correct: number, answered: number): number {
+  const raw = s.gradeMode === 'accuracy'
+    ? (answered ? correct / answered : 0)
+    : (skillIds.length ? skillIds.reduce((sum, id) => sum + Math.min(1, (mastery.get(id) ?? 0) / s.masteryThreshold), 0) / skillIds.length : 0);
+  return Math.round(raw * 10000) / 100;
+}

@@ -1,0 +1,203 @@
+import type { Db } from '../db/schema';
+import type { KnowledgeTracer } from '../kt/tracer';
+import { audienceOf } from '../lti/roles';
+import { bankSkills, type Activity } from '../practice/activities';
+import type { Locale } from '../web/i18n';
+import type { Roster, RosterMember } from './roster';
+
+/** When a flag is raised; the reasons shown name these numbers. */
+export const FLAG_RULES = {
+  /** Struggling: this many answers on a skill without reaching the goal on it. */
+  struggleAttempts: 10,
+  /** Idle: launched (session still open) but no answer for this long. */
+  idleMs: 5 * 60_000,
+  /** At risk: after this many answers per skill of the activity… */
+  riskAnswersPerSkill: 2,
+  /** …fewer than this share of skills mastered and recent accuracy below… */
+  riskMasteredShare: 0.5,
+  riskRecentAccuracy: 0.6,
+  /** …over the last this many answers. */
+  recentWindow: 10,
+} as const;
+
+export type FlagKind = 'struggling' | 'idle' | 'not_started' | 'at_risk';
+export interface Flag {
+  kind: FlagKind;
+  /** Numbers for the reason text (skill name, answers, percentages, minutes). */
+  why: Record<string, string | number>;
+}
+
+export interface SkillCell {
+  skillId: number;
+  /** Mastery 0–1, or null before the student answered anything. */
+  mastery: number | null;
+  attempts: number;
+}
+
+export interface StudentRow {
+  userSub: string;
+  /** Name from the LMS when it shares them; undefined means show the pseudonym. */
+  name?: string;
+  cells: SkillCell[];
+  answered: number;
+  correct: number;
+  lastAnswerAt: number | null;
+  goalReached: boolean;
+  flags: Flag[];
+}
+
+export interface SkillSummary {
+  skillId: number;
+  name: string;
+  /** Mean mastery of the students who started, null when none did. */
+  classMastery: number | null;
+  masteredBy: number;
+  attempts: number;
+  accuracy: number | null;
+}
+
+export interface ItemSummary {
+  itemId: number;
+  code: string;
+  attempts: number;
+  success: number;
+  /** Share of wrong answers among the students who have reached the goal on the item's skills (null when none answered it). */
+  strongMiss: number | null;
+  medianMs: number;
+}
+
+export interface ClassView {
+  activity: Activity;
+  skills: { id: number; name: string }[];
+  students: StudentRow[];
+  skillSummaries: SkillSummary[];
+  /** Skills from lowest class mastery. */
+  hardestSkills: SkillSummary[];
+  /** Items with low success, or missed by strong students; hardest first. */
+  troubleItems: ItemSummary[];
+  items: ItemSummary[];
+  /** False when the LMS roster could not be had: students who never launched are then unknown. */
+  rosterKnown: boolean;
+}
+
+export interface ClassViewDeps {
+  db: Db;
+  tracer: KnowledgeTracer;
+  roster: Roster;
+}
+
+/**
+ * Everything the class view shows, computed from the attempts, the tracer's mastery, the open
+ * launch sessions and the LMS roster.
+ */
+export async function classView(deps: ClassViewDeps, launch: { tenantId: number; contextId: string; claims: Record<string, any> }, activity: Activity, locale: Locale, now = Date.now()): Promise<ClassView> {
+  const { db } = deps;
+  const bank = await bankSkills(db, activity.bankId, locale);
+  const skills = activity.settings.skillIds.map((id) => ({ id, name: bank.find((s) => s.id === id)?.name ?? `#${id}` }));
+  const threshold = activity.settings.masteryThreshold;
+  const attempts = await db.selectFrom('attempt').innerJoin('item', 'item.id', 'attempt.item_id')
+    .select(['attempt.user_sub', 'attempt.item_id', 'item.code', 'attempt.skill_ids', 'attempt.correct', 'attempt.duration_ms', 'attempt.created_at'])
+    .where('attempt.tenant_id', '=', launch.tenantId).where('attempt.context_id', '=', launch.contextId)
+    .where('attempt.activity_id', '=', activity.id).where('attempt.preview', '=', 0)
+    .orderBy('attempt.created_at').orderBy('attempt.id').execute();
+  const links = db.selectFrom('activity_link').select('resource_link_id').where('tenant_id', '=', launch.tenantId).where('activity_id', '=', activity.id);
+  const sessions = await db.selectFrom('launch_session').select(['user_sub', 'roles', 'created_at'])
+    .where('tenant_id', '=', launch.tenantId).where('context_id', '=', launch.contextId)
+    .where('resource_link_id', 'in', links).where('expires_at', '>', now).execute();
+  const roster: RosterMember[] | undefined = await deps.roster.members(launch, now);
+
+  const launchedAt = new Map<string, number>();
+  for (const s of sessions) {
+    if (audienceOf(JSON.parse(s.roles) as string[]) !== 'student') continue;
+    launchedAt.set(s.user_sub, Math.max(launchedAt.get(s.user_sub) ?? 0, s.created_at));
+  }
+  const byStudent = new Map<string, typeof attempts>();
+  for (const a of attempts) byStudent.set(a.user_sub, [...(byStudent.get(a.user_sub) ?? []), a]);
+  const subs = new Set<string>([...byStudent.keys(), ...launchedAt.keys()]);
+  for (const m of roster ?? []) if (m.isLearner && m.status !== 'Inactive') subs.add(m.userId);
+  const started = [...byStudent.keys()];
+  const mastery = started.length ? await deps.tracer.classMastery(launch.tenantId, launch.contextId, activity.bankId, started) : new Map<string, Map<number, number>>();
+  const names = new Map((roster ?? []).map((m) => [m.userId, m.name]));
+
+  const students: StudentRow[] = [...subs].map((sub) => {
+    const mine = byStudent.get(sub) ?? [];
+    const m = mastery.get(sub);
+    const cells = skills.map((s) => ({
+      skillId: s.id,
+      mastery: mine.length ? m?.get(s.id) ?? null : null,
+      attempts: mine.filter((a) => (JSON.parse(a.skill_ids) as number[]).includes(s.id)).length,
+    }));
+    const correct = mine.filter((a) => a.correct === 1).length;
+    const lastAnswerAt = mine.length ? mine[mine.length - 1].created_at : null;
+    const mastered = cells.filter((c) => (c.mastery ?? 0) >= threshold).length;
+    const row: StudentRow = { userSub: sub, name: names.get(sub), cells, answered: mine.length, correct, lastAnswerAt, goalReached: mine.length > 0 && mastered === skills.length, flags: [] };
+    row.flags = flagsOf(row, skills, threshold, launchedAt.get(sub), mine.slice(-FLAG_RULES.recentWindow).map((a) => a.correct === 1), now);
+    return row;
+  }).sort((a, b) => (a.name ?? a.userSub).localeCompare(b.name ?? b.userSub, undefined, { numeric: true }));
+
+  const startedRows = students.filter((s) => s.answered > 0);
+  const skillSummaries: SkillSummary[] = skills.map((s, i) => {
+    const values = startedRows.map((r) => r.cells[i].mastery).filter((v): v is number => v !== null);
+    const onSkill = attempts.filter((a) => (JSON.parse(a.skill_ids) as number[]).includes(s.id));
+    return {
+      skillId: s.id, name: s.name,
+      classMastery: values.length ? values.reduce((x, y) => x + y, 0) / values.length : null,
+      masteredBy: values.filter((v) => v >= threshold).length,
+      attempts: onSkill.length,
+      accuracy: onSkill.length ? onSkill.filter((a) => a.correct === 1).length / onSkill.length : null,
+    };
+  });
+  const hardestSkills = skillSummaries.filter((s) => s.classMastery !== null).sort((a, b) => a.classMastery! - b.classMastery!);
+
+  // "Strong" on an item: the student has reached the goal on every skill the item practises.
+  const strongOn = (sub: string, skillIds: number[]) => skillIds.every((id) => (mastery.get(sub)?.get(id) ?? 0) >= threshold);
+  const itemIds = [...new Set(attempts.map((a) => a.item_id))];
+  const items: ItemSummary[] = itemIds.map((itemId) => {
+    const on = attempts.filter((a) => a.item_id === itemId);
+    const strong = on.filter((a) => strongOn(a.user_sub, JSON.parse(a.skill_ids) as number[]));
+    return {
+      itemId, code: on[0].code, attempts: on.length,
+      success: on.filter((a) => a.correct === 1).length / on.length,
+      strongMiss: strong.length ? strong.filter((a) => a.correct === 0).length / strong.length : null,
+      medianMs: median(on.map((a) => a.duration_ms)),
+    };
+  }).sort((a, b) => a.success - b.success || b.attempts - a.attempts);
+  const troubleItems = items.filter((i) => (i.attempts >= 3 && i.success < 0.5) || (i.strongMiss !== null && i.strongMiss >= 0.5));
+  return { activity, skills, students, skillSummaries, hardestSkills, troubleItems, items, rosterKnown: roster !== undefined };
+}
+
+function flagsOf(row: StudentRow, skills: { id: number; name: string }[], threshold: number, launchedAt: number | undefined, recent: boolean[], now: number): Flag[] {
+  const flags: Flag[] = [];
+  const lastSeen = Math.max(row.lastAnswerAt ?? 0, launchedAt ?? 0);
+  if (row.answered === 0) {
+    if (launchedAt === undefined) flags.push({ kind: 'not_started', why: {} });
+    else if (now - launchedAt >= FLAG_RULES.idleMs) flags.push({ kind: 'idle', why: { minutes: Math.floor((now - launchedAt) / 60_000) } });
+    return flags;
+  }
+  if (launchedAt !== undefined && !row.goalReached && now - lastSeen >= FLAG_RULES.idleMs) {
+    flags.push({ kind: 'idle', why: { minutes: Math.floor((now - lastSeen) / 60_000) } });
+  }
+  row.cells.forEach((c, i) => {
+    if (c.attempts >= FLAG_RULES.struggleAttempts && (c.mastery ?? 0) < threshold) {
+      flags.push({ kind: 'struggling', why: { skill: skills[i].name, answers: c.attempts, mastery: pct(c.mastery ?? 0) } });
+    }
+  });
+  const mastered = row.cells.filter((c) => (c.mastery ?? 0) >= threshold).length;
+  const accuracy = recent.filter(Boolean).length / recent.length;
+  if (!row.goalReached && row.answered >= FLAG_RULES.riskAnswersPerSkill * skills.length
+    && mastered < FLAG_RULES.riskMasteredShare * skills.length && accuracy < FLAG_RULES.riskRecentAccuracy) {
+    flags.push({ kind: 'at_risk', why: { mastered, skills: skills.length, answers: row.answered, accuracy: pct(accuracy) } });
+  }
+  return flags;
+}
+
+export function pct(p: number): number {
+  return Math.round(p * 100);
+}
+
+export function median(values: number[]): number {
+  if (!values.length) return 0;
+  const v = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}

@@ -1,0 +1,218 @@
+import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
+import type { Db } from '../db/schema';
+import type { KnowledgeTracer } from '../kt/tracer';
+import { CLAIM } from '../lti/claims';
+import { activityForLaunch } from '../practice/activities';
+import { translate, type Locale } from '../web/i18n';
+import type { Renderer } from '../web/render';
+import { courseTitle, teachersOnly, type LaunchContext } from '../web/session';
+import { publishScore } from '../grades/commands/publishScore';
+import { masteryChartSvg } from './chart';
+import { classView, pct, median, type ClassView, type Flag } from './class-view';
+import { toCsv } from './csv';
+import { courseActivity, NotInCourse } from './overrides';
+import type { Roster } from './roster';
+import { studentView } from './student-view';
+import { resetProgress } from './commands/resetProgress';
+import { setFixedOrder } from './commands/setFixedOrder';
+import { skipSkill } from './commands/skipSkill';
+import { unlockSkill } from './commands/unlockSkill';
+
+export interface TeacherRouteDeps {
+  db: Db;
+  tracer: KnowledgeTracer;
+  roster: Roster;
+  render: Renderer;
+}
+
+const wrap = (fn: (req: Request, res: Response, next: NextFunction) => Promise<void>): RequestHandler => (req, res, next) => {
+  fn(req, res, next).catch((e) => next(e instanceof NotInCourse ? undefined : e));
+};
+
+/** Heatmap bands: the cell's class, with its number always printed too. */
+const band = (p: number | null) => (p === null ? 'none' : p < 0.4 ? 'low' : p < 0.6 ? 'mid' : p < 0.8 ? 'good' : 'high');
+
+/**
+ * The teacher's pages under /s/:sid/teacher: class view, student view, teacher actions and exports.
+ * Every query is scoped to the launch's tenant and course; only instructors and administrators pass.
+ * Also opens a student's view for an LtiSubmissionReviewRequest from the gradebook.
+ */
+export function teacherRoutes(d: TeacherRouteDeps): Router {
+  const { db } = d;
+  const r = Router({ mergeParams: true });
+  const form = express.urlencoded({ extended: false, limit: '8kb' });
+  const base = (l: LaunchContext) => `/s/${l.sessionId}/teacher`;
+
+  // From the LMS gradebook straight to the student: the launch names the student (for_user) and the resource link.
+  r.get('/', wrap(async (_req, res, next) => {
+    const launch = res.locals.launch!;
+    if (launch.messageType !== 'LtiSubmissionReviewRequest' || launch.audience !== 'teacher') return next();
+    const activity = await activityForLaunch(db, launch);
+    const forUser = launch.claims[CLAIM.forUser]?.user_id;
+    if (!activity || typeof forUser !== 'string') return next();
+    res.redirect(303, `${base(launch)}/activities/${activity.id}/students/${encodeURIComponent(forUser)}`);
+  }));
+
+  r.use('/teacher', teachersOnly);
+
+  r.get('/teacher', wrap(async (_req, res) => {
+    const launch = res.locals.launch!;
+    const activities = await db.selectFrom('activity').select(['id', 'title'])
+      .where('tenant_id', '=', launch.tenantId).where('context_id', '=', launch.contextId).orderBy('created_at').orderBy('id').execute();
+    d.render(res, 'teacher/activities', {
+      locale: launch.locale, title: translate(launch.locale, 'teacher.activities_title'), course: courseTitle(launch),
+      activities: activities.map((a) => ({ ...a, href: `${base(launch)}/activities/${a.id}` })), home: `/s/${launch.sessionId}/`,
+    });
+  }));
+
+  const activityOf = (res: Response, id: string) => {
+    const launch = res.locals.launch!;
+    if (!/^\d+$/.test(id)) throw new NotInCourse(`activity id ${id}`);
+    return courseActivity(db, launch.tenantId, launch.contextId, Number(id));
+  };
+
+  r.get('/teacher/activities/:aid', wrap(async (req, res) => {
+    const launch = res.locals.launch!;
+    const activity = await activityOf(res, req.params.aid);
+    const view = await classView(d, launch, activity, launch.locale);
+    const problems = await db.selectFrom('score_outbox').select(['user_sub', 'problem', 'problem_detail', 'updated_at'])
+      .where('tenant_id', '=', launch.tenantId).where('context_id', '=', launch.contextId).where('activity_id', '=', activity.id)
+      .where('status', '=', 'failed').orderBy('updated_at', 'desc').execute();
+    const here = `${base(launch)}/activities/${activity.id}`;
+    d.render(res, 'teacher/class', {
+      locale: launch.locale, title: activity.title, course: courseTitle(launch), ...classModel(view, launch.locale, here),
+      here, back: base(launch), updatedAt: new Date().toISOString().slice(11, 16),
+      gradeProblems: problems.map((p) => ({
+        student: translate(launch.locale, 'teacher.pseudonym', { id: p.user_sub }), href: `${here}/students/${encodeURIComponent(p.user_sub)}`,
+        reason: translate(launch.locale, `grades.problems.${p.problem ?? 'rejected'}`), detail: p.problem_detail,
+      })),
+    });
+  }));
+
+  r.get('/teacher/activities/:aid/class.csv', wrap(async (req, res) => {
+    const launch = res.locals.launch!;
+    const activity = await activityOf(res, req.params.aid);
+    const view = await classView(d, launch, activity, launch.locale);
+    const t = (k: string, v?: Record<string, unknown>) => translate(launch.locale, k, v);
+    const rows: (string | number | null)[][] = [[t('teacher.student'), t('teacher.lti_user_id'), t('teacher.answered'), t('teacher.correct'), ...view.skills.map((s) => s.name), t('teacher.flags_csv')]];
+    for (const s of view.students) {
+      rows.push([s.name ?? t('teacher.pseudonym', { id: s.userSub }), s.userSub, s.answered, s.correct,
+        ...s.cells.map((c) => (c.mastery === null ? null : pct(c.mastery))), s.flags.map((f) => flagText(f, launch.locale)).join('; ')]);
+    }
+    sendCsv(res, `class-${activity.id}.csv`, toCsv(rows));
+  }));
+
+  r.get('/teacher/activities/:aid/attempts.csv', wrap(async (req, res) => {
+    const launch = res.locals.launch!;
+    const activity = await activityOf(res, req.params.aid);
+    const t = (k: string) => translate(launch.locale, k);
+    const attempts = await db.selectFrom('attempt').innerJoin('item', 'item.id', 'attempt.item_id')
+      .select(['attempt.created_at', 'attempt.user_sub', 'item.code', 'attempt.skill_ids', 'attempt.correct', 'attempt.hints_used', 'attempt.duration_ms'])
+      .where('attempt.tenant_id', '=', launch.tenantId).where('attempt.context_id', '=', launch.contextId)
+      .where('attempt.activity_id', '=', activity.id).where('attempt.preview', '=', 0)
+      .orderBy('attempt.created_at').orderBy('attempt.id').execute();
+    const rows: (string | number | null)[][] = [[t('teacher.time'), t('teacher.lti_user_id'), t('teacher.item'), t('teacher.skills'), t('teacher.correct'), t('teacher.hints'), t('teacher.seconds')]];
+    for (const a of attempts) {
+      rows.push([new Date(a.created_at).toISOString(), a.user_sub, a.code, (JSON.parse(a.skill_ids) as number[]).join(' '), a.correct, a.hints_used, Math.round(a.duration_ms / 100) / 10]);
+    }
+    sendCsv(res, `attempts-${activity.id}.csv`, toCsv(rows));
+  }));
+
+  r.get('/teacher/activities/:aid/students/:sub', wrap(async (req, res) => {
+    const launch = res.locals.launch!;
+    const activity = await activityOf(res, req.params.aid);
+    const sub = req.params.sub;
+    const v = await studentView(db, d.tracer, launch, activity, sub, launch.locale);
+    const t = (k: string, vars?: Record<string, unknown>) => translate(launch.locale, k, vars);
+    const goal = activity.settings.masteryThreshold;
+    const here = `${base(launch)}/activities/${activity.id}/students/${encodeURIComponent(sub)}`;
+    d.render(res, 'teacher/student', {
+      locale: launch.locale, title: t('teacher.pseudonym', { id: sub }), student: t('teacher.pseudonym', { id: sub }), activityTitle: activity.title,
+      back: `${base(launch)}/activities/${activity.id}`, here, goalPct: pct(goal),
+      skills: v.skills.map((s) => ({ ...s, pct: s.mastery === null ? null : pct(s.mastery), band: band(s.mastery), mastered: s.mastery !== null && s.mastery >= goal })),
+      charts: v.traces.map((tr, i) => ({
+        name: tr.name,
+        svg: masteryChartSvg({
+          id: `chart-${i}`, title: t('teacher.chart_title', { skill: tr.name }),
+          description: t('teacher.chart_desc', { answers: tr.points.length - 1, from: pct(tr.points[0]), to: pct(tr.points[tr.points.length - 1]) }),
+          points: tr.points, goal, goalLabel: t('teacher.goal_line', { goal: pct(goal) }),
+        }),
+      })),
+      attempts: v.attempts.map((a) => ({ ...a, when: new Date(a.at).toISOString().replace('T', ' ').slice(0, 16), skills: a.skillNames.join(', '), seconds: Math.round(a.durationMs / 1000) })),
+      recommendations: v.recommendations.map((rec) => ({
+        when: new Date(rec.at).toISOString().replace('T', ' ').slice(0, 16), item: rec.itemCode, skill: rec.skillName, answered: rec.answered,
+        why: t(`teacher.why.${rec.reason.kind}`, { skill: rec.skillName, mastery: pct(rec.reason.mastery), success: pct(rec.reason.pSuccess) }),
+      })),
+      fixedOrder: v.overrides.fixedOrder,
+      grade: v.grade && { ...v.grade, failed: v.grade.status === 'failed', statusText: t(`grades.status.${v.grade.status}`),
+        reason: v.grade.problem ? t(`grades.problems.${v.grade.problem}`) : null },
+      medianSeconds: Math.round(median(v.attempts.map((a) => a.durationMs)) / 1000),
+    });
+  }));
+
+  const action = (fn: (launch: LaunchContext, activityId: number, sub: string, body: Record<string, string>) => Promise<unknown>) =>
+    wrap(async (req, res) => {
+      const launch = res.locals.launch!;
+      const activity = await activityOf(res, req.params.aid);
+      await fn(launch, activity.id, req.params.sub, (req.body ?? {}) as Record<string, string>);
+      res.redirect(303, `${base(launch)}/activities/${activity.id}/students/${encodeURIComponent(req.params.sub)}`);
+    });
+  const who = (launch: LaunchContext, activityId: number, sub: string) => ({
+    db, tenantId: launch.tenantId, contextId: launch.contextId, activityId, userSub: sub, actor: `lti:${launch.userSub}`,
+  });
+  const SkillAction = z.object({ skill: z.coerce.number().int(), change: z.enum(['unlock', 'relock', 'skip', 'restore']) });
+
+  r.post('/teacher/activities/:aid/students/:sub/skill', form, action(async (launch, activityId, sub, body) => {
+    const parsed = SkillAction.safeParse(body);
+    if (!parsed.success) throw new NotInCourse('malformed skill change');
+    const a = parsed.data;
+    if (a.change === 'unlock' || a.change === 'relock') await unlockSkill({ ...who(launch, activityId, sub), skillId: a.skill, unlocked: a.change === 'unlock' });
+    else await skipSkill({ ...who(launch, activityId, sub), skillId: a.skill, skipped: a.change === 'skip' });
+  }));
+  r.post('/teacher/activities/:aid/students/:sub/fixed-order', form, action(async (launch, activityId, sub, body) => {
+    await setFixedOrder({ ...who(launch, activityId, sub), fixedOrder: body.fixed === '1' });
+  }));
+  r.post('/teacher/activities/:aid/students/:sub/reset', form, action(async (launch, activityId, sub, body) => {
+    if (body.confirm === 'yes') await resetProgress({ ...who(launch, activityId, sub), tracer: d.tracer });
+  }));
+  r.post('/teacher/activities/:aid/students/:sub/grade', form, action(async (launch, activityId, sub) => {
+    await publishScore(who(launch, activityId, sub));
+  }));
+  return r;
+}
+
+function sendCsv(res: Response, filename: string, body: string): void {
+  res.set('content-disposition', `attachment; filename="${filename}"`).type('text/csv; charset=utf-8').send(body);
+}
+
+export function flagText(f: Flag, locale: Locale): string {
+  return translate(locale, `teacher.flag_reasons.${f.kind}`, f.why);
+}
+
+/** The class view as the template shows it. */
+function classModel(view: ClassView, locale: Locale, here: string) {
+  const goal = view.activity.settings.masteryThreshold;
+  const t = (k: string, v?: Record<string, unknown>) => translate(locale, k, v);
+  return {
+    goalPct: pct(goal),
+    skills: view.skills,
+    rosterKnown: view.rosterKnown,
+    students: view.students.map((s) => ({
+      label: s.name ?? t('teacher.pseudonym', { id: s.userSub }),
+      href: `${here}/students/${encodeURIComponent(s.userSub)}`,
+      answered: s.answered,
+      accuracy: s.answered ? pct(s.correct / s.answered) : null,
+      cells: s.cells.map((c) => ({ pct: c.mastery === null ? null : pct(c.mastery), band: band(c.mastery), mastered: c.mastery !== null && c.mastery >= goal })),
+      flags: s.flags.map((f) => ({ kind: f.kind, label: t(`teacher.flags.${f.kind}`), reason: flagText(f, locale) })),
+    })),
+    flagged: view.students.filter((s) => s.flags.length).map((s) => ({
+      label: s.name ?? t('teacher.pseudonym', { id: s.userSub }), href: `${here}/students/${encodeURIComponent(s.userSub)}`,
+      flags: s.flags.map((f) => ({ kind: f.kind, label: t(`teacher.flags.${f.kind}`), reason: flagText(f, locale) })),
+    })),
+    skillSummaries: view.skillSummaries.map((s) => ({ ...s, pct: s.classMastery === null ? null : pct(s.classMastery), band: band(s.classMastery), accuracyPct: s.accuracy === null ? null : pct(s.accuracy) })),
+    hardest: view.hardestSkills.slice(0, 3).map((s) => ({ name: s.name, pct: pct(s.classMastery!) })),
+    troubleItems: view.troubleItems.map((i) => ({ ...i, successPct: pct(i.success), strongMissPct: i.strongMiss === null ? null : pct(i.strongMiss), seconds: Math.round(i.medianMs / 1000) })),
+    items: view.items.map((i) => ({ ...i, successPct: pct(i.success), seconds: Math.round(i.medianMs / 1000) })),
+  };
+}

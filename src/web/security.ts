@@ -1,0 +1,77 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { Db } from '../db/schema';
+
+/**
+ * Origins of the registered platforms: the only pages allowed to frame Jejak, and (with ourselves)
+ * the only form targets (deep-linking answers post to the platform). Read from the database with a
+ * short cache, so a newly registered platform can frame Jejak within seconds, in every process.
+ */
+export class PlatformOrigins {
+  private cached: { at: number; origins: string[] } | undefined;
+
+  constructor(private readonly db: Db, private readonly ttlMs = 10_000) {}
+
+  async list(): Promise<string[]> {
+    const now = Date.now();
+    if (this.cached && now - this.cached.at < this.ttlMs) return this.cached.origins;
+    const rows = await this.db.selectFrom('registration').select(['issuer', 'auth_login_url']).execute();
+    const origins = new Set<string>();
+    for (const r of rows) for (const u of [r.issuer, r.auth_login_url]) origins.add(new URL(u).origin);
+    this.cached = { at: now, origins: [...origins].sort() };
+    return this.cached.origins;
+  }
+
+  forget(): void {
+    this.cached = undefined;
+  }
+}
+
+/**
+ * Security headers on every answer. No inline scripts anywhere (script-src 'self'); style attributes
+ * are allowed because server-rendered KaTeX sizes glyphs with them. Only registered platforms may frame
+ * the tool.
+ */
+export function securityHeaders(origins: PlatformOrigins) {
+  return async (_req: Request, res: Response, next: NextFunction) => {
+    try {
+      const platforms = (await origins.list()).join(' ');
+      res.set('content-security-policy', [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "style-src-attr 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        `form-action 'self' ${platforms}`.trim(),
+        `frame-ancestors 'self' ${platforms}`.trim(),
+      ].join('; '));
+      res.set('x-content-type-options', 'nosniff');
+      res.set('referrer-policy', 'no-referrer');
+      res.set('cross-origin-opener-policy', 'same-origin-allow-popups');
+      res.set('permissions-policy', 'camera=(), microphone=(), geolocation=(), payment=()');
+      next();
+    } catch (e) {
+      next(e);
+    }
+  };
+}
+
+/**
+ * Pages behind a launch carry the session id in their path, so another site cannot build a request
+ * to them; on top of that, a state-changing request must come from one of our own pages.
+ */
+export function sameOriginWrites(publicUrl: string) {
+  const ours = new URL(publicUrl).origin;
+  return (req: Request, _res: Response, next: NextFunction) => {
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
+    const origin = req.get('origin') ?? (req.get('referer') ? new URL(req.get('referer')!).origin : undefined);
+    // Browsers send Origin on every POST; "null" comes from privacy-sensitive contexts we do not serve.
+    if (origin === ours) return next();
+    next(new CrossSiteWrite(`write from origin ${origin ?? '(none)'}`));
+  };
+}
+
+export class CrossSiteWrite extends Error {}

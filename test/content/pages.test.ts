@@ -1,0 +1,105 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { MoodleSim } from '../platform';
+import { HttpBrowser, launch, parseForm, type LaunchResult } from '../support/http-browser';
+import { testDialects, type TestDatabase } from '../support/db';
+import { startTool, type RunningTool } from '../support/tool';
+
+/** A multipart/form-data body, as a browser posts a file upload form. */
+function multipart(fields: Record<string, string>, file: { name: string; content: string }): { body: string; type: string } {
+  const boundary = '----jejakTestBoundary7MA4YWxkTrZu0gW';
+  const parts = Object.entries(fields).map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`);
+  parts.push(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.name}"\r\nContent-Type: application/octet-stream\r\n\r\n${file.content}\r\n`);
+  return { body: `${parts.join('')}--${boundary}--\r\n`, type: `multipart/form-data; boundary=${boundary}` };
+}
+
+const [sqlite] = testDialects();
+describe('teacher bank pages through a launch', function () {
+  this.timeout(60_000);
+  let tdb: TestDatabase;
+  let tool: RunningTool;
+  let sim: MoodleSim;
+  let teacher: LaunchResult;
+  let student: LaunchResult;
+
+  before(async () => {
+    tdb = await sqlite!.create();
+    tool = await startTool(tdb);
+    sim = await MoodleSim.start();
+    const browser = new HttpBrowser();
+    const page = await browser.get(sim.dynamicRegistrationUrl(tool.jejak.urls.registration));
+    await browser.submitForm(parseForm(page.body, page.url)!);
+    const clientId = [...sim.tools.keys()].pop()!;
+    sim.activateTool(clientId);
+    const seeded = sim.seedDefault();
+    const activityId = sim.addActivity({ courseId: seeded.course.id, clientId, title: 'Pecahan' });
+    teacher = await launch(sim, { clientId, userId: seeded.teacher.id, courseId: seeded.course.id, activityId, locale: 'en' });
+    student = await launch(sim, { clientId, userId: seeded.students[0].id, courseId: seeded.course.id, activityId });
+  });
+  after(async () => {
+    await sim?.close();
+    await tool?.close();
+    await tdb?.drop();
+  });
+
+  const home = (r: LaunchResult) => r.final.url.replace(/\/s\/([^/?]+).*$/, '/s/$1/');
+  const get = (r: LaunchResult, rel: string) => r.browser.get(new URL(rel, home(r)).toString(), { context: r.context });
+  const upload = (r: LaunchResult, file: string, fields: Record<string, string> = {}) => {
+    const { body, type } = multipart({ language: 'id', ...fields }, { name: file, content: fs.readFileSync(path.join(__dirname, 'fixtures', file), 'utf8') });
+    const action = new URL('content/banks/import', home(r)).toString();
+    return r.browser.request('POST', action, { body, headers: { 'content-type': type }, context: { ...r.context, initiator: action } });
+  };
+
+  it('links the bank pages from the teacher home, and lists the sample bank', async () => {
+    // The launch lands on the practice set-up page; the teacher home template holds the link.
+    expect(fs.readFileSync(path.join(__dirname, '../../views/teacher-home.hbs'), 'utf8')).to.contain('<li><a href="content/banks">{{t "content.home_link"}}</a></li>');
+    const list = await get(teacher, 'content/banks');
+    expect(list.status).to.equal(200);
+    expect(list.body).to.contain('Fractions and Decimals').and.contain('shared with every school');
+    expect(list.body).to.not.contain('katex.min.css');
+  });
+
+  it('shows the sample bank with skills, curriculum outcomes, and zero statistics; previews an item with math', async () => {
+    const bank = await tool.jejak.conn.db.selectFrom('bank').select('id').where('tenant_id', 'is', null).executeTakeFirstOrThrow();
+    const page = await get(teacher, `content/banks/${bank.id}`);
+    expect(page.status).to.equal(200);
+    expect(page.body).to.contain('Equivalent fractions').and.contain('Kurikulum Merdeka, phase C');
+    expect(page.body.match(/<tr><td><a href="\d+\/items\/\d+">/g)?.length).to.be.at.least(200);
+    const itemLink = /href="(\d+\/items\/\d+)"/.exec(page.body)![1]!;
+    const preview = await get(teacher, `content/banks/${itemLink}`);
+    expect(preview.status).to.equal(200);
+    expect(preview.body).to.contain('/static/katex/katex.min.css').and.contain('class="katex"').and.contain('Worked solution').and.contain('(correct)');
+    expect(preview.body).to.contain('No student has answered this item yet.');
+    const css = await teacher.browser.get(new URL('/static/katex/katex.min.css', home(teacher)).toString());
+    expect(css.status).to.equal(200);
+  });
+
+  it('refuses the bank pages to a learner with 403', async () => {
+    const page = await get(student, 'content/banks');
+    expect(page.status).to.equal(403);
+    expect((await upload(student, 'good.gift')).status).to.equal(403);
+  });
+
+  it('imports a file through the upload form and shows the report on the new bank', async () => {
+    const form = await get(teacher, 'content/banks/import');
+    expect(form.body).to.contain('enctype="multipart/form-data"').and.contain('<label for="file">');
+    const done = await upload(teacher, 'good.gift', { title: 'Bank GIFT' });
+    expect(done.status, done.body).to.equal(200);
+    expect(done.url).to.match(/\/content\/banks\/\d+\?imported=1$/);
+    expect(done.body).to.contain('Bank GIFT').and.contain('The bank was imported.').and.contain('Import report');
+    const list = await get(teacher, 'content/banks');
+    expect(list.body).to.contain('Bank GIFT');
+  });
+
+  it('refuses a broken file with the line-by-line report, writing nothing', async () => {
+    const before = await tool.jejak.conn.db.selectFrom('bank').select((e) => e.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const done = await upload(teacher, 'broken.gift');
+    expect(done.status).to.equal(422);
+    expect(done.body).to.contain('Nothing was imported');
+    expect(done.body).to.match(/<tr class="report-refused"><td>9<\/td><td>refused<\/td><td>[^<]*opening brace on this line is never closed/);
+    expect(done.body).to.contain('name="skip"');
+    const after = await tool.jejak.conn.db.selectFrom('bank').select((e) => e.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(after.n)).to.equal(Number(before.n));
+  });
+});

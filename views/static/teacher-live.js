@@ -1,0 +1,20 @@
+// Keeps the class view current while the class works: every 20 s (while the tab is visible) the page
+// is fetched again and its live part replaced. Without JavaScript the page works the same by reload.
+(function () {
+  var live = document.getElementById('live');
+  if (!live || !window.fetch || !window.DOMParser) return;
+  var url = live.getAttribute('data-refresh');
+  function refresh() {
+    if (document.visibilityState !== 'visible') return;
+    fetch(url, { credentials: 'same-origin', headers: { accept: 'text/html' } })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var next = new DOMParser().parseFromString(html, 'text/html').getElementById('live');
+        // Keyboard users keep their place: skip a refresh while focus is inside the live part.
+        if (next && !live.contains(document.activeElement)) live.innerHTML = next.innerHTML;
+      })
+      .catch(function () { /* offline for a moment: the next tick tries again */ });
+  }
+  setInterval(refresh, 20000);
+})();
