@@ -11,10 +11,16 @@ export class PlatformOrigins {
 
   constructor(private readonly db: Db, private readonly ttlMs = 10_000) {}
 
+  /** The origins; while the database cannot answer, the last known ones (an outage must not turn every page into a 500). */
   async list(): Promise<string[]> {
     const now = Date.now();
     if (this.cached && now - this.cached.at < this.ttlMs) return this.cached.origins;
-    const rows = await this.db.selectFrom('registration').select(['issuer', 'auth_login_url']).execute();
+    let rows;
+    try {
+      rows = await this.db.selectFrom('registration').select(['issuer', 'auth_login_url']).execute();
+    } catch {
+      return this.cached?.origins ?? [];
+    }
     const origins = new Set<string>();
     for (const r of rows) for (const u of [r.issuer, r.auth_login_url]) origins.add(new URL(u).origin);
     this.cached = { at: now, origins: [...origins].sort() };
@@ -49,7 +55,8 @@ export function securityHeaders(origins: PlatformOrigins) {
         `frame-ancestors 'self' ${platforms}`.trim(),
       ].join('; '));
       res.set('x-content-type-options', 'nosniff');
-      res.set('referrer-policy', 'no-referrer');
+      // Session ids ride in paths: never send them to another site (same-origin keeps Origin on our own POSTs).
+      res.set('referrer-policy', 'same-origin');
       res.set('cross-origin-opener-policy', 'same-origin-allow-popups');
       res.set('permissions-policy', 'camera=(), microphone=(), geolocation=(), payment=()');
       next();
@@ -67,8 +74,9 @@ export function sameOriginWrites(publicUrl: string) {
   const ours = new URL(publicUrl).origin;
   return (req: Request, _res: Response, next: NextFunction) => {
     if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
+    // Fetch metadata first (every current browser sends it), then Origin, then Referer.
+    if (req.get('sec-fetch-site') === 'same-origin') return next();
     const origin = req.get('origin') ?? (req.get('referer') ? new URL(req.get('referer')!).origin : undefined);
-    // Browsers send Origin on every POST; "null" comes from privacy-sensitive contexts we do not serve.
     if (origin === ours) return next();
     next(new CrossSiteWrite(`write from origin ${origin ?? '(none)'}`));
   };
