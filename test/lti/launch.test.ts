@@ -105,6 +105,15 @@ for (const dialect of testDialects()) {
         for (const c of cookies) expect([c.sameSite, c.secure]).to.deep.equal(['None', true]);
       });
 
+      it('accepts the login initiation as GET as well as POST', async () => {
+        const r = await studentLaunch({ method: 'GET' });
+        expect(r.loginParams).to.include({ login_hint: studentId });
+        const login = r.steps.find((s) => s.name === 'toolLogin');
+        expect(login?.method).to.equal('GET');
+        expect(r.final.status).to.equal(200);
+        expect(r.final.url).to.match(/\/s\/[\w-]+\/$/);
+      });
+
       it('an instructor reaches the teacher home, in Bahasa Indonesia when the launch says so', async () => {
         const r = await launch(sim, { clientId, userId: teacherId, courseId, activityId, locale: 'id' });
         expect(r.final.status).to.equal(200);

@@ -80,7 +80,7 @@ describe('operations', function () {
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     child.kill('SIGTERM');
     expect(await inFlight).to.equal(400);
-    expect(await exited).to.equal(0);
+    expect(await exited, out).to.equal(0);
     expect(out).to.contain('"msg":"stopped"');
   });
 });
