@@ -16,22 +16,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BktModel } from '../src/kt/coldstart';
 import { chooseNextItem, NO_OVERRIDES, type PolicyHistoryEntry, type PolicyItem, type PolicySkill } from '../src/practice/policy';
+import { mulberry32 } from '../src/random';
 
 const { values: args } = parseArgs({ options: { students: { type: 'string', default: '300' }, seed: { type: 'string', default: '2024' } } });
 const STUDENTS = Number(args.students);
 const MAX_ITEMS = 600;
 const THRESHOLD = 0.95;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const logit = (p: number) => Math.log(p / (1 - p));
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 

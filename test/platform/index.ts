@@ -54,6 +54,7 @@ import {
   type SimUser,
   type StoredGrade,
 } from './types';
+import { mulberry32 } from '../../src/random';
 
 export * from './types';
 
@@ -99,17 +100,6 @@ function takeKeyPair(): Promise<RsaPair> {
 /** One never-published key shared by all sims ("signed by someone else"). */
 let otherKeyObject: KeyObject | undefined;
 
-/** Deterministic PRNG (mulberry32) for fault injection. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function parseCookies(header: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};

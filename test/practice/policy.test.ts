@@ -1,17 +1,7 @@
 import { expect } from 'chai';
 import { chooseNextItem, DEFAULT_POLICY, NO_OVERRIDES, type PolicyHistoryEntry, type PolicyInput, type PolicyItem, type PolicySkill } from '../../src/practice/policy';
+import { mulberry32 } from '../../src/random';
 
-/** Deterministic uniform [0, 1) generator, so a failing case can be replayed from its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A random activity: skills with prerequisite edges (a DAG), items on one or two skills, some of them

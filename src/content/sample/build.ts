@@ -1,4 +1,5 @@
 import type { ItemBody } from '../item';
+import { mulberry32 } from '../../random';
 
 /**
  * Small helpers for writing the sample bank's items in both languages at once: every text is a pair
@@ -9,17 +10,8 @@ export type Bi = { id: string; en: string };
 
 export const LANGS = ['id', 'en'] as const;
 
-/** A seeded generator (mulberry32): the sample bank is the same on every install. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator: the sample bank is the same on every install. */
+export const rng = mulberry32;
 
 export type Rand = ReturnType<typeof rng>;
 export const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;

@@ -1,0 +1,15 @@
+/**
+ * A small seeded uniform [0, 1) generator (mulberry32): the sample bank, simulations and fault
+ * injection are the same on every run with the same seed. (The knowledge-tracing engine has its own
+ * counter-based generator, shared with its WebAssembly kernel: src/kt/engine/random.ts.)
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
