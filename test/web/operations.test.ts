@@ -20,16 +20,30 @@ describe('operations', function () {
     await db.drop();
   });
 
-  it('GET /healthz reports the database, and 503 when it is gone', async () => {
-    const ok = await fetch(`${tool.url}/healthz`);
-    expect(ok.status).to.equal(200);
-    expect(await ok.json()).to.deep.equal({ status: 'ok', database: 'ok' });
+  it('GET /healthz says the process is alive; /readyz reports the database and migrations, and 503 when the database is gone', async () => {
+    expect(await (await fetch(`${tool.url}/readyz`)).json()).to.deep.equal({ status: 'ok', database: 'ok', migrations: 'ok' });
     const other = await startTool(db);
     await other.jejak.conn.close();
-    const down = await fetch(`${other.url}/healthz`);
+    const alive = await fetch(`${other.url}/healthz`);
+    expect(alive.status).to.equal(200);
+    expect(await alive.json()).to.deep.equal({ status: 'ok' });
+    const down = await fetch(`${other.url}/readyz`);
     expect(down.status).to.equal(503);
-    expect((await down.json()).database).to.equal('unreachable');
+    expect(await down.json()).to.deep.equal({ status: 'unavailable', database: 'unreachable', migrations: 'unknown' });
     await other.close().catch(() => undefined);
+  });
+
+  it('GET /metrics: Prometheus text with latency by route pattern (no session ids), answers, scores and jobs', async () => {
+    await fetch(`${tool.url}/s/secret-session-id/teacher`);
+    const res = await fetch(`${tool.url}/metrics`);
+    expect(res.headers.get('content-type')).to.contain('text/plain');
+    const text = await res.text();
+    expect(text).to.contain('# TYPE jejak_http_request_duration_seconds histogram');
+    expect(text).to.match(/jejak_http_request_duration_seconds_bucket\{route="\/readyz",method="GET",status="2xx",le="\+Inf"\} \d+/);
+    expect(text).to.contain('# TYPE jejak_practice_answers_total counter');
+    expect(text).to.contain('# TYPE jejak_scores gauge');
+    expect(text).to.match(/jejak_jobs\{job="purge_expired",state="queued"\} \d+/);
+    expect(text).not.to.contain('secret-session-id');
   });
 
   it('logs each request as one JSON line with a request id, without session ids', async () => {
@@ -83,38 +97,26 @@ describe('operations', function () {
     expect(await exited, out).to.equal(0);
     expect(out).to.contain('"msg":"stopped"');
   });
-});
 
-describe('security headers', function () {
-  this.timeout(30_000);
-  let db: TestDatabase;
-  let tool: RunningTool;
-  before(async () => {
-    db = await testDialects()[0].create();
-    tool = await startTool(db);
-  });
-  after(async () => {
-    await tool.close();
-    await db.drop();
-  });
-
-  it('allows framing only by registered platforms, and no inline script', async () => {
-    const before = (await fetch(`${tool.url}/`)).headers.get('content-security-policy')!;
-    expect(before).to.contain("frame-ancestors 'self'");
-    expect(before).to.contain("script-src 'self'");
-    expect(before).not.to.contain('unsafe-inline\'; script');
-    expect(before).not.to.contain('moodle.example');
-    await tool.jejak.platforms.register({
-      issuer: 'https://moodle.example', clientId: 'c', name: 'M', authLoginUrl: 'https://auth.moodle.example/mod/lti/auth.php',
-      tokenUrl: 'https://moodle.example/mod/lti/token.php', jwksUrl: 'https://moodle.example/mod/lti/certs.php', source: 'manual', deploymentIds: ['1'],
+  describe('security headers', () => {
+    it('allows framing only by registered platforms, and no inline script', async () => {
+      const before = (await fetch(`${tool.url}/`)).headers.get('content-security-policy')!;
+      expect(before).to.contain("frame-ancestors 'self'");
+      expect(before).to.contain("script-src 'self'");
+      expect(before).not.to.contain('unsafe-inline\'; script');
+      expect(before).not.to.contain('moodle.example');
+      await tool.jejak.platforms.register({
+        issuer: 'https://moodle.example', clientId: 'c', name: 'M', authLoginUrl: 'https://auth.moodle.example/mod/lti/auth.php',
+        tokenUrl: 'https://moodle.example/mod/lti/token.php', jwksUrl: 'https://moodle.example/mod/lti/certs.php', source: 'manual', deploymentIds: ['1'],
+      });
+      const after = (await fetch(`${tool.url}/`)).headers.get('content-security-policy')!;
+      const frameAncestors = after.split('; ').find((d) => d.startsWith('frame-ancestors'));
+      expect(frameAncestors).to.equal("frame-ancestors 'self' https://auth.moodle.example https://moodle.example");
     });
-    const after = (await fetch(`${tool.url}/`)).headers.get('content-security-policy')!;
-    const frameAncestors = after.split('; ').find((d) => d.startsWith('frame-ancestors'));
-    expect(frameAncestors).to.equal("frame-ancestors 'self' https://auth.moodle.example https://moodle.example");
-  });
 
-  it('refuses a write to a session page from another site', async () => {
-    const r = await fetch(`${tool.url}/s/any-session/answer`, { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' });
-    expect(r.status).to.equal(403);
+    it('refuses a write to a session page from another site', async () => {
+      const r = await fetch(`${tool.url}/s/any-session/answer`, { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' });
+      expect(r.status).to.equal(403);
+    });
   });
 });
