@@ -2,20 +2,8 @@ import { expect } from 'chai';
 import type { Db } from '../../src/db/schema';
 import type { MoodleSim } from '../platform';
 import { launch, parseForm, type LaunchResult } from '../support/http-browser';
-import type { RunningTool } from '../support/tool';
 
-/** Manual registration on both sides, as IT does for an LMS without dynamic registration. */
-export async function registerTool(sim: MoodleSim, tool: RunningTool): Promise<string> {
-  const { clientId, deploymentId } = sim.addTool({
-    loginUrl: `${tool.url}/lti/login`, redirectUris: [`${tool.url}/lti/launch`], jwksUrl: `${tool.url}/lti/jwks`,
-    targetLinkUri: `${tool.url}/lti/launch`, deepLinkingUrl: `${tool.url}/lti/launch`,
-  });
-  await tool.jejak.platforms.register({
-    issuer: sim.issuer, clientId, name: 'Moodle', authLoginUrl: sim.authUrl, tokenUrl: sim.tokenUrl, jwksUrl: sim.jwksUrl,
-    source: 'manual', deploymentIds: [deploymentId],
-  });
-  return clientId;
-}
+export { registerTool } from '../support/tool';
 
 export interface TestBank {
   bankId: number;
@@ -101,7 +89,7 @@ export async function placeActivity(sim: MoodleSim, clientId: string, courseId: 
   if (choice.method === 'GET') page = await r.browser.submitForm({ ...choice, fields: { bank: String(bank.bankId) } }, { context: ctx });
   const form = parseForm(page.body, page.url);
   expect(form?.action).to.match(/\/practice\/place$/);
-  const answer = await r.browser.post(form!.action, settingsForm(bank, over), { context: ctx });
+  const answer = await r.browser.post(form!.action, settingsForm(bank, { ...over, _csrf: form!.fields._csrf! }), { context: ctx });
   expect(answer.status, answer.body).to.equal(200);
   const back = parseForm(answer.body, answer.url)!;
   expect(back.action.startsWith(`${sim.issuer}/mod/lti/contentitem_return.php`)).to.equal(true);
@@ -118,6 +106,6 @@ export async function answerForm(db: Db, bank: TestBank, page: { body: string; u
   expect(form.action).to.match(/\/practice\/answer$/);
   const shown = await db.selectFrom('practice_presentation').select('item_id').where('token', '=', form.fields.token).executeTakeFirstOrThrow();
   const key = bank.answers.get(shown.item_id)!;
-  return { action: form.action, fields: { token: form.fields.token, answer: right ? key : key === 'a' ? 'c' : 'a' } };
+  return { action: form.action, fields: { _csrf: form.fields._csrf, token: form.fields.token, answer: right ? key : key === 'a' ? 'c' : 'a' } };
 }
 

@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../../src/config';
 import { createJejak, type Jejak } from '../../src/app';
 import { createLogger } from '../../src/log';
 import type { TestDatabase } from './db';
+import type { MoodleSim } from '../platform';
 import { localhostCertificate } from './tls';
 
 export interface RunningTool {
@@ -16,7 +17,7 @@ export interface RunningTool {
   close(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const s = http.createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   const { port } = s.address() as AddressInfo;
@@ -46,4 +47,17 @@ export async function startTool(db: TestDatabase, overrides: Partial<Config> = {
       await jejak.close();
     },
   };
+}
+
+/** Manual registration on both sides, as IT does for an LMS without dynamic registration. */
+export async function registerTool(sim: MoodleSim, tool: RunningTool): Promise<string> {
+  const { clientId, deploymentId } = sim.addTool({
+    loginUrl: `${tool.url}/lti/login`, redirectUris: [`${tool.url}/lti/launch`], jwksUrl: `${tool.url}/lti/jwks`,
+    targetLinkUri: `${tool.url}/lti/launch`, deepLinkingUrl: `${tool.url}/lti/launch`,
+  });
+  await tool.jejak.platforms.register({
+    issuer: sim.issuer, clientId, name: 'Moodle', authLoginUrl: sim.authUrl, tokenUrl: sim.tokenUrl, jwksUrl: sim.jwksUrl,
+    source: 'manual', deploymentIds: [deploymentId],
+  });
+  return clientId;
 }

@@ -2,20 +2,8 @@ import { expect } from 'chai';
 import type { Frame, Page } from 'playwright-core';
 import { MoodleSim } from '../platform';
 import { testDialects, type TestDatabase } from '../support/db';
-import { startTool, type RunningTool } from '../support/tool';
+import { registerTool, startTool, type RunningTool } from '../support/tool';
 import { chromiumAvailable, openChromium } from '../support/chromium';
-
-/** Manual registration on both sides, as IT does for an LMS without dynamic registration. */
-async function register(sim: MoodleSim, tool: RunningTool): Promise<string> {
-  const { clientId, deploymentId } = sim.addTool({
-    loginUrl: `${tool.url}/lti/login`, redirectUris: [`${tool.url}/lti/launch`], jwksUrl: `${tool.url}/lti/jwks`, targetLinkUri: `${tool.url}/lti/launch`,
-  });
-  await tool.jejak.platforms.register({
-    issuer: sim.issuer, clientId, name: 'Moodle', authLoginUrl: sim.authUrl, tokenUrl: sim.tokenUrl, jwksUrl: sim.jwksUrl,
-    source: 'manual', deploymentIds: [deploymentId],
-  });
-  return clientId;
-}
 
 /** The tool's frame inside the course page, once it shows `text`. */
 async function toolFrameShowing(page: Page, toolUrl: string, text: string): Promise<Frame> {
@@ -49,8 +37,8 @@ describe('launch in a real browser (Chromium), tool (HTTPS) and LMS on different
     tool = await startTool(tdb, {}, { https: true });
     moodle = await MoodleSim.start();
     storageLms = await MoodleSim.start({ storageTarget: true });
-    moodleClient = await register(moodle, tool);
-    storageClient = await register(storageLms, tool);
+    moodleClient = await registerTool(moodle, tool);
+    storageClient = await registerTool(storageLms, tool);
   });
   after(async () => {
     await moodle?.close();
