@@ -1,12 +1,13 @@
-import fs from 'node:fs';
 import { expect } from 'chai';
 import { testDialects, type TestDatabase } from '../support/db';
 import { chromiumAvailable, openChromium } from '../support/chromium';
 import { launch } from '../support/http-browser';
+import { csrfField } from '../support/csrf';
 import { Classroom } from './classroom';
 import { studentOverrides } from '../../src/teacher/overrides';
 import { normaliseRole } from '../../src/teacher/roster';
 import { toCsv } from '../../src/teacher/csv';
+import { axeViolations, sidewaysOverflow } from '../support/axe';
 
 const pct = (p: number) => Math.round(p * 100);
 
@@ -78,7 +79,7 @@ for (const dialect of testDialects()) {
       }
       expect(page.body).to.contain('<title id="chart-0-t">Mastery of Menjumlah pecahan over time</title>');
       expect((page.body.match(/<td>right<\/td>/g) ?? []).length).to.equal(24);
-      const post = (path: string, form: Record<string, string>) => teacher.browser.post(`${url}/${path}`, form, { headers: { origin: c.tool.url } });
+      const post = (path: string, form: Record<string, string>) => teacher.browser.post(`${url}/${path}`, { ...form, ...csrfField(c.tool, url) }, { headers: { origin: c.tool.url } });
       expect((await post('skill', { skill: String(c.skillIds[1]), change: 'unlock' })).status).to.equal(200);
       await post('skill', { skill: String(c.skillIds[2]), change: 'skip' });
       await post('fixed-order', { fixed: '1' });
@@ -113,7 +114,7 @@ for (const dialect of testDialects()) {
       for (const path of ['/teacher', `/teacher/activities/${c.activityId}`, `/teacher/activities/${c.activityId}/class.csv`]) {
         expect((await learner.browser.get(learner.base + path)).status, path).to.equal(403);
       }
-      expect((await learner.browser.post(`${learner.base}/teacher/activities/${c.activityId}/students/${sam}/reset`, { confirm: 'yes' }, { headers: { origin: c.tool.url } })).status).to.equal(403);
+      expect((await learner.browser.post(`${learner.base}/teacher/activities/${c.activityId}/students/${sam}/reset`, { confirm: 'yes', ...csrfField(c.tool, learner.base) }, { headers: { origin: c.tool.url } })).status).to.equal(403);
       const other = c.sim.addCourse({ label: 'B', title: 'Course B' });
       c.sim.enrol(other.id, c.teacherId, 'Instructor');
       const link = c.sim.addActivity({ courseId: other.id, clientId: c.clientId, title: 'B' });
@@ -121,7 +122,7 @@ for (const dialect of testDialects()) {
       const base = /^(.*\/s\/[\w-]+)\//.exec(r.final.url)![1];
       expect((await r.browser.get(`${base}/teacher/activities/${c.activityId}`)).status).to.equal(404);
       expect((await r.browser.get(`${base}/teacher/activities/${c.activityId}/students/${sam}`)).status).to.equal(404);
-      expect((await r.browser.post(`${base}/teacher/activities/${c.activityId}/students/${sam}/reset`, { confirm: 'yes' }, { headers: { origin: c.tool.url } })).status).to.equal(404);
+      expect((await r.browser.post(`${base}/teacher/activities/${c.activityId}/students/${sam}/reset`, { confirm: 'yes', ...csrfField(c.tool, base) }, { headers: { origin: c.tool.url } })).status).to.equal(404);
       const list = await r.browser.get(`${base}/teacher`);
       expect(list.body).not.to.contain(`activities/${c.activityId}"`);
     });
@@ -130,7 +131,6 @@ for (const dialect of testDialects()) {
       if (!chromiumAvailable()) return this.skip();
       // A session without a cookie binding, as one completed through platform storage, opens in a fresh browser.
       await c.db.updateTable('launch_session').set({ binding: null }).where('id', '=', teacher.sid).execute();
-      const axe = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
       const browser = await openChromium({ viewport: { width: 360, height: 800 } });
       try {
         const page = await browser.context.newPage();
@@ -139,14 +139,8 @@ for (const dialect of testDialects()) {
             const res = await page.goto(url);
             expect(res?.status(), url).to.equal(200);
             expect(await page.getAttribute('html', 'lang')).to.equal(lang);
-            await page.evaluate(axe);
-            const violations = await page.evaluate(async () => {
-              const r = await (window as any).axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
-              return r.violations.map((v: any) => `${v.id}: ${v.nodes.map((n: any) => n.target.join(' ')).join(', ')}`);
-            });
-            expect(violations, url).to.deep.equal([]);
-            const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-            expect(overflow, `${url} scrolls sideways at 360 px`).to.be.at.most(0);
+            expect(await axeViolations(page), url).to.deep.equal([]);
+            expect(await sidewaysOverflow(page), `${url} scrolls sideways at 360 px`).to.be.at.most(0);
           }
         }
       } finally {
