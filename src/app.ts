@@ -5,7 +5,7 @@ import type { Config } from './config';
 import { ROOT } from './config';
 import { createLogger, type Logger } from './log';
 import { connect, type Connection } from './db/connect';
-import { migrateToLatest } from './db/migrate';
+import { migrateToLatest, pendingMigrations } from './db/migrate';
 import { installSecret, registrationKey } from './install';
 import { LtijsStore } from './lti/ltijs-store';
 import { Platforms } from './lti/platforms';
@@ -13,10 +13,12 @@ import { Logins } from './lti/login';
 import { Launches } from './lti/launch';
 import { DynamicRegistration } from './lti/registration';
 import { ltiRoutes } from './lti/routes';
+import { SigningKeys } from './lti/keys';
 import { createRenderer } from './web/render';
 import { createWebApp } from './web/app';
 import { homeRoutes } from './web/home';
 import { sessionArea } from './web/session';
+import { RateCounter, rateLimits } from './web/rate-limit';
 import { PlatformOrigins } from './web/security';
 import { createTracer, type KnowledgeTracer } from './kt/tracer';
 import { ModelCache } from './kt/models';
@@ -30,12 +32,21 @@ import { teacherRoutes } from './teacher/routes';
 import { practiceRoutes } from './practice/routes';
 import { contentRoutes, katexStatic } from './content/routes';
 import { ensureSampleBank } from './content/sample';
+import { adminRoutes } from './privacy/admin';
+import { privacyPublicRoutes, privacySessionRoutes } from './privacy/routes';
+import { auditConfigChanges, scheduleRetention } from './privacy/lifecycle';
+import { inProcessQueue, type JobQueue } from './jobs/queue';
+import { pgBossQueue } from './jobs/pgboss';
+import { inProcessBus, postgresBus, type EventBus } from './events/bus';
+import { Metrics, type Histogram } from './web/metrics';
 
 export interface Jejak {
   config: Config;
   app: express.Express;
   conn: Connection;
   platforms: Platforms;
+  /** The tool's signing keys: rotation and removal of retired keys (src/lti/keys.ts). */
+  keys: SigningKeys;
   /** Knowledge tracing for practice and teacher pages (src/kt/tracer.ts). */
   tracer: KnowledgeTracer;
   /** Background training of bank models, in worker threads (src/kt/jobs/). */
@@ -46,6 +57,11 @@ export interface Jejak {
   log: Logger;
   /** The addresses school IT needs. */
   urls: { registration: string; login: string; launch: string; jwks: string };
+  /** Background jobs of every kind; `stats()` is what the admin page shows. */
+  jobs: JobQueue;
+  /** Events between processes (live teacher pages). */
+  events: EventBus;
+  metrics: Metrics;
   /** Removes expired logins, nonces, sessions and ltijs records. */
   purgeExpired(): Promise<void>;
   close(): Promise<void>;
@@ -73,11 +89,29 @@ export async function createJejak(config: Config, log: Logger = createLogger(con
   const key = await registrationKey(db, config);
   const render = createRenderer(path.join(ROOT, 'views'));
 
+  // Several processes share PostgreSQL: jobs and events go through it. SQLite is one process.
+  const jobs: JobQueue = conn.dialect === 'postgres'
+    ? await pgBossQueue({ connectionString: config.databaseUrl, work: config.backgroundWork, log, maintenanceSeconds: config.jobs.maintenanceSeconds })
+    : inProcessQueue({ work: config.backgroundWork, log });
+  const events: EventBus = conn.dialect === 'postgres'
+    ? await postgresBus(config.databaseUrl, log, async (channel, payload) => void (await sql`select pg_notify(${channel}, ${payload})`.execute(db)))
+    : inProcessBus();
+  const metrics = new Metrics();
+
   const models = new ModelCache();
-  const tracer = createTracer({ db, log, models });
-  const training = await createTrainingJobs({ db, log });
+  const tracer = timedTracer(createTracer({ db, log, models }), metrics.inferenceSeconds);
+  const leaseSeconds = config.jobs.trainingLeaseSeconds;
+  const training = await createTrainingJobs({
+    db, log, queue: jobs, leaseSeconds,
+    // A dead process's job is taken over once its heartbeat is stale, well within the lease.
+    staleAfterMs: Math.min(30_000, leaseSeconds * 500), heartbeatMs: Math.min(5_000, leaseSeconds * 100),
+  });
   const practice = practiceRoutes({
     render, platforms, log, launchUrl: `${config.publicUrl}/lti/launch`,
+    onAnswer: (answer) => {
+      metrics.answers.inc();
+      events.publish({ type: 'answer', ...answer }).catch((e) => log.warn('answer event not published', { error: String(e) }));
+    },
     practice: {
       db, tracer, enqueueScore, studentOverrides,
       // Inside an attempt's transaction the tracer must read through it (SQLite has one connection).
@@ -89,14 +123,23 @@ export async function createJejak(config: Config, log: Logger = createLogger(con
   const roster = new Roster(db, services, { ttlMs: 5 * 60_000, pageSize: 200, storePersonalNames: config.storePersonalNames });
   const platformOrigins = new PlatformOrigins(db);
   platforms.onChange(() => platformOrigins.forget());
+  const rateCounter = new RateCounter(db, config.rateLimits.windowSeconds * 1000);
+  const keys = new SigningKeys(db, secret, config.keys, log);
   const app = createWebApp({
     config, log, render, platformOrigins,
-    databaseOk: async () => (await sql`select 1 as ok`.execute(db), true),
+    metrics,
+    readiness: async () => {
+      const database = await sql`select 1 as ok`.execute(db).then(() => true, () => false);
+      return { database, migrations: database && (await pendingMigrations(conn)).length === 0 };
+    },
     routers: [
+      rateLimits(rateCounter, config.rateLimits, render),
       ltiRoutes({ config, log, render, platforms, logins, launches, registration, registrationKey: key }),
       katexStatic(),
+      privacyPublicRoutes({ db, render, config }),
+      adminRoutes({ db, render, platforms, training, config, secret }),
       // Pages behind a launch: each part of Jejak adds its router here.
-      sessionArea(db, config.publicUrl, [teacherRoutes({ db, tracer, roster, render }), contentRoutes({ db, render }), practice.router, homeRoutes(render, practice.homes)]),
+      sessionArea(db, config.publicUrl, secret, [privacySessionRoutes({ db, render, config }), teacherRoutes({ db, tracer, roster, render, events }), contentRoutes({ db, render }), practice.router, homeRoutes(render, practice.homes)]),
     ],
   });
 
@@ -106,14 +149,40 @@ export async function createJejak(config: Config, log: Logger = createLogger(con
     await db.deleteFrom('oidc_login').where('expires_at', '<=', now).execute();
     await db.deleteFrom('used_nonce').where('expires_at', '<=', now).execute();
     await db.deleteFrom('launch_session').where('expires_at', '<=', now).execute();
+    await rateCounter.purge(now);
+    await keys.maintain(now);
   };
-  const timer = setInterval(() => purgeExpired().catch((e) => log.warn('purge failed', { error: String(e) })), 10 * 60_000);
-  timer.unref();
-  grades.start();
+  await jobs.define(PURGE_JOB, { leaseSeconds: 600, retryLimit: 3, retryDelaySeconds: 60 }, purgeExpired);
+  await jobs.every(PURGE_JOB, 10);
+  await scheduleRetention(jobs, db, log, config.retentionDays);
+  if (await auditConfigChanges(db, config)) log.info('privacy settings changed since last start (audited)');
+  // The outbox is itself a queue in the database, written in the attempt's transaction and leased
+  // row by row (src/grades/sender.ts): any number of senders deliver each score once.
+  if (config.backgroundWork) grades.start();
+
+  metrics.gauge({
+    name: 'jejak_jobs', help: 'Background jobs by kind and state',
+    read: async () => (await jobs.stats()).flatMap((q) => (['queued', 'active', 'failed'] as const).map((state) => ({ labels: { job: q.name, state }, value: q[state] }))),
+  });
+  metrics.gauge({
+    name: 'jejak_scores', help: 'Scores in the grade outbox by status (pending, delivered, failed)',
+    read: async () => (await db.selectFrom('score_outbox').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute())
+      .map((r) => ({ labels: { status: r.status }, value: Number(r.n) })),
+  });
+  if (conn.poolUsage) {
+    const usage = conn.poolUsage;
+    metrics.gauge({
+      name: 'jejak_db_pool_connections', help: 'Database pool connections by state',
+      read: async () => {
+        const u = usage();
+        return [{ labels: { state: 'busy' }, value: u.total - u.idle }, { labels: { state: 'idle' }, value: u.idle }, { labels: { state: 'waiting' }, value: u.waiting }];
+      },
+    });
+  }
 
   const base = config.publicUrl;
   return {
-    config, app, conn, platforms, tracer, training, grades, registrationKey: key, log,
+    config, app, conn, platforms, keys, tracer, training, grades, registrationKey: key, log, jobs, events, metrics,
     urls: {
       registration: `${base}/lti/register?key=${key}`,
       login: `${base}/lti/login`,
@@ -122,10 +191,32 @@ export async function createJejak(config: Config, log: Logger = createLogger(con
     },
     purgeExpired,
     close: async () => {
-      clearInterval(timer);
       await training.close();
       await grades.stop();
+      await jobs.close();
+      await events.close();
       await conn.close();
     },
+  };
+}
+
+/** The queue's name for the purge of expired logins, nonces and sessions (every 10 minutes, once for all processes). */
+const PURGE_JOB = 'purge_expired';
+
+/** The tracer with its inference timed for /metrics (the reads pages wait for). */
+function timedTracer(t: KnowledgeTracer, h: Histogram): KnowledgeTracer {
+  const timed = <A extends unknown[], R>(op: string, f: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
+    const t0 = performance.now();
+    try {
+      return await f(...a);
+    } finally {
+      h.observe({ op }, (performance.now() - t0) / 1000);
+    }
+  };
+  return {
+    ...t,
+    skillMastery: timed('skill_mastery', (s) => t.skillMastery(s)),
+    itemSuccess: timed('item_success', (s, ids) => t.itemSuccess(s, ids)),
+    classMastery: timed('class_mastery', (tenantId, contextId, bankId, subs) => t.classMastery(tenantId, contextId, bankId, subs)),
   };
 }

@@ -12,7 +12,11 @@ const USAGE = `Usage: npm run jejak -- <command>
                                          register a platform by hand (or add deployments to one)
   platform remove --issuer URL --client-id ID
                                          remove a platform, its keys and its deployments
-  kt …                                   knowledge-tracing commands (npm run jejak -- kt --help)`;
+  keys rotate [--issuer URL [--client-id ID]]
+                                         give platforms (all, or the one named) a new signing key now; the
+                                         old public key stays in the JWKS for the configured overlap
+  kt …                                   knowledge-tracing commands (npm run jejak -- kt --help)
+  privacy …                              export, erase, retention (npm run jejak -- privacy --help)`;
 
 /** A mistake in the command line: one line of explanation, exit code 2. */
 class UsageError extends Error {}
@@ -27,7 +31,11 @@ export async function runCli(argv: string[], out: (s: string) => void = (s) => p
     const { runKtCli } = await import('./kt/cli');
     return runKtCli(argv.slice(1));
   }
-  if (command !== 'platform' && command !== 'urls') throw new UsageError(`unknown command "${command}"`);
+  if (command === 'privacy') {
+    const { runPrivacyCli } = await import('./privacy/cli');
+    return runPrivacyCli(argv.slice(1), out);
+  }
+  if (command !== 'platform' && command !== 'urls' && command !== 'keys') throw new UsageError(`unknown command "${command}"`);
 
   const config = loadConfig();
   const jejak = await createJejak(config, createLogger('warn'));
@@ -40,6 +48,15 @@ export async function runCli(argv: string[], out: (s: string) => void = (s) => p
       return 0;
     }
     const args = sub === undefined ? [] : rest;
+    if (command === 'keys') {
+      if (sub !== 'rotate') throw new UsageError(`unknown keys command "${sub ?? ''}" (rotate)`);
+      const { values } = parseArgs({ args, options: { issuer: { type: 'string' }, 'client-id': { type: 'string' } } });
+      const rotated = await jejak.keys.rotate({ issuer: values.issuer, clientId: values['client-id'] }, 'cli');
+      if (rotated.length === 0) throw new UsageError(values.issuer ? `no platform ${values.issuer}${values['client-id'] ? ` with client_id ${values['client-id']}` : ''} is registered` : 'no platforms registered');
+      const until = new Date(rotated[0]!.removeAfter).toISOString();
+      for (const k of rotated) out(`Rotated ${k.issuer} (client_id ${k.clientId}): new key ${k.newKid}; old key ${k.oldKid} published until ${until}.`);
+      return 0;
+    }
     if (sub === 'list') {
       const { values } = parseArgs({ args, options: { json: { type: 'boolean' } } });
       const all = await jejak.platforms.list();

@@ -6,6 +6,7 @@ import { z } from 'zod';
 export const ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
 
 const LogLevel = z.enum(['debug', 'info', 'warn', 'error']);
+const RateLimit = z.object({ perIp: z.coerce.number().int().min(1), perIssuer: z.coerce.number().int().min(1) });
 
 /** Everything the process is told at start. Validated once; inside the app the types are exact. */
 export const ConfigSchema = z.object({
@@ -29,6 +30,10 @@ export const ConfigSchema = z.object({
   toolName: z.string().min(1),
   /** Keep names and emails the LMS shares (roster) in the database; otherwise they live in memory only. */
   storePersonalNames: z.boolean().default(false),
+  /** Days after which attempts are folded into per-item totals and deleted (src/privacy/); 0 keeps them. */
+  retentionDays: z.coerce.number().int().min(0).max(36500).default(0),
+  /** Password of the /admin pages for school IT; unset disables them. */
+  adminPassword: z.string().min(12, 'must be at least 12 characters').optional(),
   /** Grade delivery to the LMS (AGS): how often the sender looks for work and how it backs off. */
   grades: z.object({
     pollMs: z.number().int().min(5).default(1000),
@@ -37,6 +42,34 @@ export const ConfigSchema = z.object({
     maxTries: z.number().int().min(1).default(20),
     requestTimeoutMs: z.number().int().min(100).default(15_000),
   }).default({ pollMs: 1000, retryBaseMs: 2000, retryMaxMs: 15 * 60_000, maxTries: 20, requestTimeoutMs: 15_000 }),
+  /** Worker processes `npm start` forks on this machine (node:cluster); 1 serves in the process itself. */
+  webConcurrency: z.coerce.number().int().min(1).max(64).default(1),
+  /** Whether this process runs background jobs (training, grade delivery, purges); off keeps web processes web-only. */
+  backgroundWork: z.boolean().default(true),
+  /** The job queue (PostgreSQL: pg-boss; SQLite: in this process). */
+  jobs: z.object({
+    /** A training job not finished this long after it started is taken to be lost (its process died) and retried. */
+    trainingLeaseSeconds: z.coerce.number().int().min(5).default(3600),
+    /** How often the queue looks for expired leases (pg-boss maintenance). */
+    maintenanceSeconds: z.coerce.number().int().min(1).default(30),
+  }).default({ trainingLeaseSeconds: 3600, maintenanceSeconds: 30 }),
+  /** The tool's signing keys: rotated every rotationDays (0 = only by command); the old public key stays published overlapHours. */
+  keys: z.object({
+    rotationDays: z.coerce.number().min(0).max(3650).default(90),
+    overlapHours: z.coerce.number().min(0.001).max(24 * 90).default(48),
+  }).default({ rotationDays: 90, overlapHours: 48 }),
+  /**
+   * Requests per client IP and per platform issuer in each window, counted in the database so that every
+   * process shares them. Generous: a whole class behind one school NAT address launches at once.
+   */
+  rateLimits: z.object({
+    windowSeconds: z.coerce.number().int().min(1).max(3600).default(60),
+    login: RateLimit.default({ perIp: 600, perIssuer: 6000 }),
+    launch: RateLimit.default({ perIp: 600, perIssuer: 6000 }),
+    registration: z.object({ perIp: z.coerce.number().int().min(1) }).default({ perIp: 30 }),
+  }).default({
+    windowSeconds: 60, login: { perIp: 600, perIssuer: 6000 }, launch: { perIp: 600, perIssuer: 6000 }, registration: { perIp: 30 },
+  }),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -54,13 +87,23 @@ const ENV: Record<string, (c: Record<string, any>, v: string) => void> = {
   LAUNCH_CLOCK_SKEW_SECONDS: (c, v) => (c.launch.clockSkewSeconds = v),
   LAUNCH_MAX_TOKEN_AGE_SECONDS: (c, v) => (c.launch.maxTokenAgeSeconds = v),
   TOOL_NAME: (c, v) => (c.toolName = v),
+  RETENTION_DAYS: (c, v) => (c.retentionDays = v),
+  ADMIN_PASSWORD: (c, v) => (c.adminPassword = v),
+  WEB_CONCURRENCY: (c, v) => (c.webConcurrency = v),
+  JEJAK_BACKGROUND_WORK: (c, v) => (c.backgroundWork = v === 'on' ? true : v === 'off' ? false : v),
+  JOBS_TRAINING_LEASE_SECONDS: (c, v) => (c.jobs = { ...c.jobs, trainingLeaseSeconds: v }),
+  JOBS_MAINTENANCE_SECONDS: (c, v) => (c.jobs = { ...c.jobs, maintenanceSeconds: v }),
+  KEY_ROTATION_DAYS: (c, v) => (c.keys = { ...c.keys, rotationDays: v }),
+  KEY_OVERLAP_HOURS: (c, v) => (c.keys = { ...c.keys, overlapHours: v }),
 };
 /** Setting path → the environment variable that sets it, for error messages. */
 const ENV_OF: Record<string, string> = {
   port: 'PORT', host: 'HOST', publicUrl: 'PUBLIC_URL', databaseUrl: 'DATABASE_URL', secret: 'JEJAK_SECRET',
   secretFile: 'JEJAK_SECRET_FILE', registrationKey: 'REGISTRATION_KEY', trustProxy: 'TRUST_PROXY', logLevel: 'LOG_LEVEL',
   'launch.clockSkewSeconds': 'LAUNCH_CLOCK_SKEW_SECONDS', 'launch.maxTokenAgeSeconds': 'LAUNCH_MAX_TOKEN_AGE_SECONDS',
-  toolName: 'TOOL_NAME',
+  toolName: 'TOOL_NAME', retentionDays: 'RETENTION_DAYS', adminPassword: 'ADMIN_PASSWORD', webConcurrency: 'WEB_CONCURRENCY', backgroundWork: 'JEJAK_BACKGROUND_WORK',
+  'jobs.trainingLeaseSeconds': 'JOBS_TRAINING_LEASE_SECONDS', 'jobs.maintenanceSeconds': 'JOBS_MAINTENANCE_SECONDS',
+  'keys.rotationDays': 'KEY_ROTATION_DAYS', 'keys.overlapHours': 'KEY_OVERLAP_HOURS',
 };
 
 /** A configuration problem, reported as one line naming the setting and what is expected. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Config } from './config';
 import { ROOT } from './config';
 import type { Db } from './db/schema';
+import { insertIfAbsent } from './db/writes';
 import { randomToken } from './crypto';
 
 /**
@@ -29,8 +30,7 @@ export async function registrationKey(db: Db, config: Config): Promise<string> {
   const row = await db.selectFrom('install_setting').select('value').where('key', '=', 'registration_key').executeTakeFirst();
   if (row) return row.value;
   const key = randomToken(18);
-  await db.insertInto('install_setting').values({ key: 'registration_key', value: key })
-    .onConflict((oc) => oc.column('key').doNothing()).execute();
+  await insertIfAbsent(db, 'install_setting', { key: 'registration_key', value: key }, ['key']);
   const kept = await db.selectFrom('install_setting').select('value').where('key', '=', 'registration_key').executeTakeFirstOrThrow();
   return kept.value;
 }

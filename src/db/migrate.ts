@@ -6,6 +6,9 @@ import { ktJobs } from './migrations/0003_kt_jobs';
 import { grades } from './migrations/0004_grades';
 import { practiceSession } from './migrations/0005_practice_session';
 import { contentAssets } from './migrations/0006_content_assets';
+import { privacy } from './migrations/0007_privacy';
+import { security } from './migrations/0008_security';
+import { answerPathIndexes } from './migrations/0009_answer_path_indexes';
 
 /** Every migration, in order. Names sort in the order they must run. */
 function allMigrations(conn: Connection): Record<string, Migration> {
@@ -16,17 +19,29 @@ function allMigrations(conn: Connection): Record<string, Migration> {
     '0004_grades': grades(conn.dialect),
     '0005_practice_session': practiceSession(conn.dialect),
     '0006_content_assets': contentAssets(conn.dialect),
+    '0007_privacy': privacy(conn.dialect),
+    '0008_security': security(conn.dialect),
+    '0009_answer_path_indexes': answerPathIndexes(),
   };
 }
 
-/** Brings the schema up to date; the same migrations serve SQLite and PostgreSQL. */
-export async function migrateToLatest(conn: Connection): Promise<string[]> {
+function migratorOf(conn: Connection): Migrator {
   const provider: MigrationProvider = { getMigrations: async () => allMigrations(conn) };
-  const migrator = new Migrator({ db: conn.db, provider });
-  const { error, results } = await migrator.migrateToLatest();
+  return new Migrator({ db: conn.db, provider });
+}
+
+/** Brings the schema up to date; the same migrations serve SQLite, PostgreSQL and MySQL/MariaDB. */
+export async function migrateToLatest(conn: Connection): Promise<string[]> {
+  const { error, results } = await migratorOf(conn).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Migrations this code has that the database has not applied (for /readyz: new code must not serve an old schema). */
+export async function pendingMigrations(conn: Connection): Promise<string[]> {
+  const infos = await migratorOf(conn).getMigrations();
+  return infos.filter((m) => m.executedAt === undefined).map((m) => m.name);
 }

@@ -30,6 +30,11 @@ export interface Database {
   student_override: StudentOverrideTable;
   practice_presentation: PracticePresentationTable;
   practice_progress: PracticeProgressTable;
+  privacy_notice: PrivacyNoticeTable;
+  student_group: StudentGroupTable;
+  attempt_aggregate: AttemptAggregateTable;
+  rate_limit_counter: RateLimitCounterTable;
+  retired_key: RetiredKeyTable;
   // ltijs's own collections, behind its database-plugin interface (src/lti/ltijs-store.ts).
   ltijs_platform: LtijsRecordTable;
   ltijs_platform_status: LtijsRecordTable;
@@ -274,6 +279,8 @@ export interface KtModelTable {
   data_size: number;
   created_at: number;
   activated_at: number | null;
+  /** 1 when a student whose answers it was trained on was erased: retrain without them (src/privacy/). */
+  retrain_needed: Generated<number>;
 }
 
 /** A student's knowledge-tracing state (LSTM h and c, or cold-start estimates) under one model. */
@@ -426,5 +433,51 @@ export interface PracticeProgressTable {
   started_at: number;
   /** When the student finished the activity (goal reached or length done); it stays finished. */
   completed_at: number | null;
+  updated_at: number;
+}
+
+/** Requests counted in one fixed window of one rate-limit bucket ('launch:ip:203.0.113.9'). */
+export interface RateLimitCounterTable {
+  bucket: string;
+  /** Epoch ms where the window starts. */
+  window_start: number;
+  hits: number;
+}
+
+/** A signing key replaced by rotation: its public key stays in the JWKS until remove_after, then both halves go. */
+export interface RetiredKeyTable {
+  kid: string;
+  issuer: string;
+  client_id: string;
+  successor_kid: string;
+  retired_at: number;
+  remove_after: number;
+}
+
+/** A student saw the first-launch privacy notice (once per tenant and user). */
+export interface PrivacyNoticeTable {
+  tenant_id: number;
+  user_sub: string;
+  shown_at: number;
+}
+
+/** The group (class) a school names for a student of a course, for the fairness report. */
+export interface StudentGroupTable {
+  tenant_id: number;
+  context_id: string;
+  user_sub: string;
+  group_name: string;
+}
+
+/** Totals per item of attempts removed by retention: item statistics survive without per-student rows. */
+export interface AttemptAggregateTable {
+  tenant_id: number;
+  context_id: string;
+  activity_id: number;
+  item_id: number;
+  answers: number;
+  correct: number;
+  hints_used: number;
+  duration_ms: number;
   updated_at: number;
 }

@@ -106,19 +106,6 @@ export async function setActiveModel(tx: Db, tenantId: number, bankId: number, m
   if (modelId !== null) await tx.updateTable('kt_model').set({ status: 'active', activated_at: now }).where('id', '=', modelId).execute();
 }
 
-/** Appends to the audit log (inside the transaction of the action it records). */
-export async function audit(tx: Db, e: { tenantId: number | null; contextId?: string | null; actor: string; action: string; subject: string | null; details: Record<string, unknown>; at: number }): Promise<void> {
-  await tx.insertInto('audit_event').values({
-    tenant_id: e.tenantId,
-    context_id: e.contextId ?? null,
-    actor: e.actor,
-    action: e.action,
-    subject: e.subject,
-    details: JSON.stringify(e.details),
-    created_at: e.at,
-  }).execute();
-}
-
 /** A model ready to serve, with its id maps. */
 export interface LoadedModel {
   id: number;

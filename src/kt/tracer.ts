@@ -20,6 +20,7 @@
  */
 import { z } from 'zod';
 import type { Db } from '../db/schema';
+import { upsert } from '../db/writes';
 import type { Logger } from '../log';
 import { EloModel, type EloState } from './coldstart';
 import { activeModel, ModelCache, type LoadedModel } from './models';
@@ -243,10 +244,9 @@ async function storedStates(db: Db, course: Course, subs: readonly string[], key
 }
 
 async function saveState(db: Db, course: Course, userSub: string, key: string, state: Buffer, steps: number, at: number): Promise<void> {
-  await db.insertInto('kt_state')
-    .values({ tenant_id: course.tenantId, context_id: course.contextId, user_sub: userSub, bank_id: course.bankId, model_key: key, state, steps, updated_at: at })
-    .onConflict((oc) => oc.columns(['tenant_id', 'context_id', 'user_sub', 'bank_id', 'model_key']).doUpdateSet({ state, steps, updated_at: at }))
-    .execute();
+  await upsert(db, 'kt_state',
+    { tenant_id: course.tenantId, context_id: course.contextId, user_sub: userSub, bank_id: course.bankId, model_key: key, state, steps, updated_at: at },
+    ['tenant_id', 'context_id', 'user_sub', 'bank_id', 'model_key'], { state, steps, updated_at: at });
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { Db } from '../db/schema';
+import { upsert } from '../db/writes';
 import type { Config } from '../config';
 import { randomToken, sha256 } from '../crypto';
 import type { Platforms } from './platforms';
@@ -104,6 +105,7 @@ export class Launches {
     const context = c[CLAIM.context];
     // Deep-linking launches have no context in some platforms; they are scoped to the deployment then.
     const contextId = context?.id ?? '';
+    const forUser = c[CLAIM.forUser];
     const kept = {
       [CLAIM.resourceLink]: c[CLAIM.resourceLink],
       [CLAIM.context]: context,
@@ -113,7 +115,8 @@ export class Launches {
       [CLAIM.deepLinkingSettings]: c[CLAIM.deepLinkingSettings],
       [CLAIM.toolPlatform]: c[CLAIM.toolPlatform],
       [CLAIM.launchPresentation]: c[CLAIM.launchPresentation],
-      [CLAIM.forUser]: c[CLAIM.forUser],
+      // Only who the review is for: the platform may add the student's name and email, which are not kept.
+      [CLAIM.forUser]: forUser && { user_id: forUser.user_id, roles: forUser.roles },
       [CLAIM.deploymentId]: c[CLAIM.deploymentId],
       iss: launch.issuer,
       aud: launch.clientId,
@@ -121,8 +124,7 @@ export class Launches {
     await this.db.transaction().execute(async (trx) => {
       if (context) {
         const values = { label: context.label ?? null, title: context.title ?? null, updated_at: now };
-        await trx.insertInto('course_context').values({ tenant_id: launch.tenantId, context_id: context.id, ...values })
-          .onConflict((oc) => oc.columns(['tenant_id', 'context_id']).doUpdateSet(values)).execute();
+        await upsert(trx, 'course_context', { tenant_id: launch.tenantId, context_id: context.id, ...values }, ['tenant_id', 'context_id'], values);
       }
       await trx.insertInto('launch_session').values({
         id,

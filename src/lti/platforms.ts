@@ -2,9 +2,20 @@ import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 import { Provider as ltijsSingleton, type LtijsPlatform, type LtijsProvider } from 'ltijs';
 import type { Db } from '../db/schema';
+import { insertReturningId } from '../db/writes';
 import { LtijsStore } from './ltijs-store';
 
 const generateKeyPair = promisify(crypto.generateKeyPair);
+
+/** A new signing key pair for one platform, made off the event loop; PEM halves and a random kid. */
+export async function newToolKey(): Promise<{ kid: string; publicKey: string; privateKey: string }> {
+  const { publicKey, privateKey } = await generateKeyPair('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  return { kid: crypto.randomBytes(16).toString('hex'), publicKey, privateKey };
+}
 
 /** What IT (or dynamic registration) tells us about a platform. */
 export interface PlatformRegistration {
@@ -62,12 +73,7 @@ export class Platforms {
   async register(p: PlatformRegistration): Promise<RegisteredPlatform> {
     const existing = await this.get(p.issuer, p.clientId);
     if (!existing) {
-      const { publicKey, privateKey } = await generateKeyPair('rsa', {
-        modulusLength: 2048,
-        publicKeyEncoding: { type: 'spki', format: 'pem' },
-        privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-      });
-      const kid = crypto.randomBytes(16).toString('hex');
+      const { kid, publicKey, privateKey } = await newToolKey();
       const index = { kid, platformUrl: p.issuer, clientId: p.clientId };
       // The record shapes are ltijs's own (Utils/Auth.generatePlatformKeyPair, Provider.registerPlatform).
       await this.store.Replace('sealed', 'publickey', { kid }, { key: publicKey, kid }, index);
@@ -112,11 +118,7 @@ export class Platforms {
   async addDeployment(issuer: string, clientId: string, deploymentId: string): Promise<number> {
     const found = await this.tenantId(issuer, clientId, deploymentId);
     if (found !== undefined) return found;
-    const row = await this.db.insertInto('deployment')
-      .values({ issuer, client_id: clientId, deployment_id: deploymentId, created_at: Date.now() })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    return row.id;
+    return insertReturningId(this.db, 'deployment', { issuer, client_id: clientId, deployment_id: deploymentId, created_at: Date.now() });
   }
 
   /** The tenant id of a registered deployment, or undefined when that deployment is unknown. */

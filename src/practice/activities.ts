@@ -1,4 +1,5 @@
 import type { Db } from '../db/schema';
+import { insertReturningId, upsert } from '../db/writes';
 import { randomToken } from '../crypto';
 import { CLAIM } from '../lti/claims';
 import type { LaunchContext } from '../web/session';
@@ -76,17 +77,16 @@ export async function createActivity(db: Db, a: { tenantId: number; contextId: s
   const skills = await db.selectFrom('skill').select('id').where('bank_id', '=', a.bankId).where('id', 'in', a.settings.skillIds).execute();
   if (skills.length !== new Set(a.settings.skillIds).size) throw new InvalidActivity('a chosen skill is not in the bank');
   const resourceId = `jejak-${randomToken(12)}`;
-  const row = await db.insertInto('activity').values({
+  const id = await insertReturningId(db, 'activity', {
     tenant_id: a.tenantId, context_id: a.contextId, bank_id: a.bankId, title: a.title, settings: JSON.stringify(a.settings),
     resource_id: resourceId, line_item_url: null, created_by: a.createdBy, created_at: Date.now(),
-  }).returning('id').executeTakeFirstOrThrow();
-  return { id: row.id, tenantId: a.tenantId, contextId: a.contextId, bankId: a.bankId, title: a.title, settings: a.settings, resourceId };
+  });
+  return { id, tenantId: a.tenantId, contextId: a.contextId, bankId: a.bankId, title: a.title, settings: a.settings, resourceId };
 }
 
 export async function linkActivity(db: Db, tenantId: number, contextId: string, resourceLinkId: string, activityId: number): Promise<void> {
-  await db.insertInto('activity_link').values({ tenant_id: tenantId, resource_link_id: resourceLinkId, activity_id: activityId, context_id: contextId })
-    .onConflict((oc) => oc.columns(['tenant_id', 'resource_link_id']).doUpdateSet({ activity_id: activityId, context_id: contextId }))
-    .execute();
+  await upsert(db, 'activity_link', { tenant_id: tenantId, resource_link_id: resourceLinkId, activity_id: activityId, context_id: contextId },
+    ['tenant_id', 'resource_link_id'], { activity_id: activityId, context_id: contextId });
 }
 
 export async function loadActivity(db: Db, tenantId: number, activityId: number): Promise<Activity | undefined> {
@@ -121,11 +121,11 @@ export async function activityForLaunch(db: Db, launch: LaunchContext): Promise<
 }
 
 async function copyActivity(db: Db, source: Activity, contextId: string): Promise<Activity> {
-  const row = await db.insertInto('activity').values({
+  const id = await insertReturningId(db, 'activity', {
     tenant_id: source.tenantId, context_id: contextId, bank_id: source.bankId, title: source.title, settings: JSON.stringify(source.settings),
     resource_id: source.resourceId, line_item_url: null, created_by: null, created_at: Date.now(),
-  }).returning('id').executeTakeFirstOrThrow();
-  return { ...source, id: row.id, contextId };
+  });
+  return { ...source, id, contextId };
 }
 
 /** The gradebook column the LMS made for the link (AGS `lineitem`), kept for grade passback. */

@@ -8,7 +8,7 @@ import { stylesheetsFor } from '../content/richtext';
 import { translate, type Locale } from '../web/i18n';
 import type { Renderer } from '../web/render';
 import { courseTitle, type LaunchContext } from '../web/session';
-import { activityForLaunch, banksFor, createActivity, linkActivity, type BankSummary } from './activities';
+import { activityForLaunch, banksFor, createActivity, InvalidActivity, linkActivity, type BankSummary } from './activities';
 import { recordAttempt } from './commands/recordAttempt';
 import { acceptsResourceLinks, deepLinkingResponse, type DeepLinkingSettings } from './deep-linking';
 import {
@@ -25,6 +25,8 @@ export interface PracticeRouteDeps {
   log: Logger;
   /** Where placed links launch: the tool's launch URL. */
   launchUrl: string;
+  /** Told of each recorded answer (metrics, live teacher pages). */
+  onAnswer?: (answer: { tenantId: number; activityId: number }) => void;
 }
 
 /** What the session's root shows for each kind of launch (src/web/home.ts asks these). */
@@ -87,7 +89,15 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
       skillIds: f.skill, masteryThreshold: f.threshold / 100, gradeMode: f.grade_mode,
       length: f.length === 'until_mastered' ? { kind: 'until_mastered' } : { kind: 'range', min: f.min_items, max: f.max_items },
     };
-    const activity = await createActivity(db, { tenantId: launch.tenantId, contextId: launch.contextId, bankId: f.bank, title: f.title, settings, createdBy: `lti:${launch.userSub}` });
+    let activity;
+    try {
+      activity = await createActivity(db, { tenantId: launch.tenantId, contextId: launch.contextId, bankId: f.bank, title: f.title, settings, createdBy: `lti:${launch.userSub}` });
+    } catch (e) {
+      // Another tenant's bank (or an unknown one) named in the form: a mistake in the form, not a 500.
+      if (!(e instanceof InvalidActivity)) throw e;
+      await settingsPage(res, view, undefined, [translate(launch.locale, 'practice.form.error_bank')], req.body ?? {}, 400);
+      return undefined;
+    }
     d.log.info('activity created', { reqId: res.locals.reqId, tenant: launch.tenantId, activity: activity.id, via: view });
     return activity;
   }
@@ -212,6 +222,7 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
     }
     const { correct } = gradeResponse(item, response, { locale: launch.locale });
     await recordAttempt(d.practice, { learner: l, token, response, correct, now: Date.now() });
+    d.onAnswer?.({ tenantId: l.tenantId, activityId: l.activity.id });
     res.redirect(303, `${base(launch)}/practice/answered/${encodeURIComponent(token)}`);
   }));
 

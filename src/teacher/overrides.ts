@@ -1,4 +1,5 @@
 import type { Db } from '../db/schema';
+import { upsert } from '../db/writes';
 import type { TeacherOverrides } from '../practice/policy';
 import { loadActivity, type Activity } from '../practice/activities';
 
@@ -28,9 +29,8 @@ export async function changeOverrides(tx: Db, key: StudentInActivity, actor: str
     updated_by: actor,
     updated_at: Date.now(),
   };
-  await tx.insertInto('student_override').values({ tenant_id: key.tenantId, activity_id: key.activityId, user_sub: key.userSub, ...values })
-    .onConflict((oc) => oc.columns(['tenant_id', 'activity_id', 'user_sub']).doUpdateSet(values))
-    .execute();
+  await upsert(tx, 'student_override', { tenant_id: key.tenantId, activity_id: key.activityId, user_sub: key.userSub, ...values },
+    ['tenant_id', 'activity_id', 'user_sub'], values);
   return next;
 }
 

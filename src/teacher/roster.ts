@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Db } from '../db/schema';
+import { upsert } from '../db/writes';
 import { CLAIM } from '../lti/claims';
 import { audienceOf } from '../lti/roles';
 import { answerText, nextPageUrl, PlatformUnreachable, type PlatformServices } from '../grades/platform-services';
@@ -79,8 +80,7 @@ export class Roster {
     }
     const stored = this.opts.storePersonalNames ? members : members.map(({ name: _n, email: _e, ...rest }) => rest);
     const values = { members: JSON.stringify(stored), fetched_at: now };
-    await this.db.insertInto('roster_cache').values({ tenant_id: launch.tenantId, context_id: launch.contextId, ...values })
-      .onConflict((oc) => oc.columns(['tenant_id', 'context_id']).doUpdateSet(values)).execute();
+    await upsert(this.db, 'roster_cache', { tenant_id: launch.tenantId, context_id: launch.contextId, ...values }, ['tenant_id', 'context_id'], values);
     this.names.set(key, { until: now + this.opts.ttlMs, byUser: new Map(members.map((m) => [m.userId, { name: m.name, email: m.email }])) });
     return members;
   }

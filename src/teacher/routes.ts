@@ -13,7 +13,9 @@ import { classView, pct, median, type ClassView, type Flag } from './class-view'
 import { toCsv } from './csv';
 import { courseActivity, NotInCourse } from './overrides';
 import type { Roster } from './roster';
+import type { EventBus } from '../events/bus';
 import { studentView } from './student-view';
+import { audit } from '../db/audit';
 import { resetProgress } from './commands/resetProgress';
 import { setFixedOrder } from './commands/setFixedOrder';
 import { skipSkill } from './commands/skipSkill';
@@ -24,6 +26,8 @@ export interface TeacherRouteDeps {
   tracer: KnowledgeTracer;
   roster: Roster;
   render: Renderer;
+  /** Answers from every process, for the live class view. */
+  events: EventBus;
 }
 
 const wrap = (fn: (req: Request, res: Response, next: NextFunction) => Promise<void>): RequestHandler => (req, res, next) => {
@@ -71,6 +75,25 @@ export function teacherRoutes(d: TeacherRouteDeps): Router {
     if (!/^\d+$/.test(id)) throw new NotInCourse(`activity id ${id}`);
     return courseActivity(db, launch.tenantId, launch.contextId, Number(id));
   };
+
+  // Server-sent events for the live class view: `answer` whenever a student of this activity answers,
+  // on whichever process took the answer. The page then fetches itself again; it polls as well.
+  r.get('/teacher/activities/:aid/events', wrap(async (req, res) => {
+    const launch = res.locals.launch!;
+    const activity = await activityOf(res, req.params.aid);
+    res.set({ 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+    res.flushHeaders();
+    res.write('retry: 20000\n\n');
+    const unsubscribe = d.events.subscribe((e) => {
+      if (e.type === 'answer' && e.tenantId === launch.tenantId && e.activityId === activity.id) res.write('event: answer\ndata: {}\n\n');
+    });
+    // A comment now and then keeps proxies from closing an idle stream.
+    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 25_000);
+    req.on('close', () => {
+      clearInterval(keepAlive);
+      unsubscribe();
+    });
+  }));
 
   r.get('/teacher/activities/:aid', wrap(async (req, res) => {
     const launch = res.locals.launch!;
@@ -124,12 +147,15 @@ export function teacherRoutes(d: TeacherRouteDeps): Router {
     const activity = await activityOf(res, req.params.aid);
     const sub = req.params.sub;
     const v = await studentView(db, d.tracer, launch, activity, sub, launch.locale);
+    // Who looked at which student's data is part of the audit log (src/privacy/).
+    await audit(db, { tenantId: launch.tenantId, contextId: launch.contextId, actor: `lti:${launch.userSub}`, action: 'privacy.viewed', subject: `user:${sub}`, at: Date.now(), details: { activityId: activity.id } });
     const t = (k: string, vars?: Record<string, unknown>) => translate(launch.locale, k, vars);
     const goal = activity.settings.masteryThreshold;
     const here = `${base(launch)}/activities/${activity.id}/students/${encodeURIComponent(sub)}`;
     d.render(res, 'teacher/student', {
       locale: launch.locale, title: t('teacher.pseudonym', { id: sub }), student: t('teacher.pseudonym', { id: sub }), activityTitle: activity.title,
       back: `${base(launch)}/activities/${activity.id}`, here, goalPct: pct(goal),
+      privacyExport: `/s/${launch.sessionId}/privacy/students/${encodeURIComponent(sub)}/export`,
       skills: v.skills.map((s) => ({ ...s, pct: s.mastery === null ? null : pct(s.mastery), band: band(s.mastery), mastered: s.mastery !== null && s.mastery >= goal })),
       charts: v.traces.map((tr, i) => ({
         name: tr.name,

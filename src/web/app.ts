@@ -10,14 +10,17 @@ import { pickLocale, translate, type Locale } from './i18n';
 import { Refusal } from '../lti/refusal';
 import { Forbidden, SessionExpired } from './session';
 import { CrossSiteWrite, securityHeaders, type PlatformOrigins } from './security';
+import type { Metrics } from './metrics';
+import { isDatabaseUnavailable } from '../db/connect';
 
 export interface WebDeps {
   config: Config;
   log: Logger;
   render: Renderer;
   platformOrigins: PlatformOrigins;
-  /** Answers whether the database is reachable, for /healthz. */
-  databaseOk: () => Promise<boolean>;
+  /** For /readyz: whether the database answers and has every migration this code needs. */
+  readiness: () => Promise<{ database: boolean; migrations: boolean }>;
+  metrics: Metrics;
   routers: express.Router[];
 }
 
@@ -34,6 +37,9 @@ export function createWebApp(d: WebDeps): express.Express {
     res.set('x-request-id', reqId);
     const start = process.hrtime.bigint();
     res.on('finish', () => {
+      const route = routePattern(req);
+      if (route === '/lti/launch' && req.method === 'POST' && res.statusCode < 400) d.metrics.launches.inc();
+      d.metrics.requestSeconds.observe({ route, method: req.method, status: `${Math.floor(res.statusCode / 100)}xx` }, Number(process.hrtime.bigint() - start) / 1e9);
       d.log.info('request', {
         reqId, method: req.method, path: redact(req.path), status: res.statusCode,
         ms: Math.round(Number(process.hrtime.bigint() - start) / 1e5) / 10,
@@ -41,13 +47,25 @@ export function createWebApp(d: WebDeps): express.Express {
     });
     next();
   });
-  app.use(securityHeaders(d.platformOrigins));
+  app.use(securityHeaders(d.platformOrigins, d.config.publicUrl.startsWith('https:')));
   app.use(cookieParser());
   app.use('/static', express.static(path.join(ROOT, 'views/static'), { maxAge: '1h', index: false }));
 
-  app.get('/healthz', async (_req, res) => {
-    const ok = await d.databaseOk().catch(() => false);
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', database: ok ? 'ok' : 'unreachable' });
+  // Liveness: the process answers. A database outage must not make a load balancer restart every process.
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  // Readiness: send traffic here only when the database answers with the schema this code expects.
+  app.get('/readyz', async (_req, res) => {
+    const r = await d.readiness().catch(() => ({ database: false, migrations: false }));
+    const ok = r.database && r.migrations;
+    res.status(ok ? 200 : 503).json({
+      status: ok ? 'ok' : 'unavailable', database: r.database ? 'ok' : 'unreachable',
+      migrations: r.database ? (r.migrations ? 'ok' : 'pending') : 'unknown',
+    });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type('text/plain; version=0.0.4').send(await d.metrics.exposition());
   });
   app.get('/', (req, res) => d.render(res, 'landing', { locale: requestLocale(req) }));
   for (const router of d.routers) app.use(router);
@@ -80,6 +98,12 @@ export function createWebApp(d: WebDeps): express.Express {
       d.log.warn('bad request', { reqId, detail: (err as Error).message });
       return d.render(res, 'error', { locale, message: translate(locale, 'errors.reasons.missing_params'), reference: reqId }, status);
     }
+    if (isDatabaseUnavailable(err)) {
+      // Not a bug: PostgreSQL restarting, a full disk, a read-only file. Say so, and that it passes.
+      d.log.error('database unavailable', { reqId, error: (err as Error).message, path: redact(req.path) });
+      res.setHeader('Retry-After', '30');
+      return d.render(res, 'error', { locale, message: translate(locale, 'errors.unavailable'), reference: reqId }, 503);
+    }
     d.log.error('internal error', { reqId, error: (err as Error)?.stack ?? String(err) });
     d.render(res, 'error', { locale, message: translate(locale, 'errors.internal'), reference: reqId }, 500);
   });
@@ -88,6 +112,15 @@ export function createWebApp(d: WebDeps): express.Express {
 
 function requestLocale(req: Request): Locale {
   return pickLocale(typeof req.query.lang === 'string' ? req.query.lang : req.get('accept-language'));
+}
+
+/**
+ * The route pattern that answered (`/s/:sid/teacher/activities/:aid`), so metrics have a few series
+ * and never a session id; `unmatched` for 404s, `/static` for files.
+ */
+function routePattern(req: Request): string {
+  if (req.route?.path) return redact(req.baseUrl) + String(req.route.path);
+  return req.path.startsWith('/static/') ? '/static' : 'unmatched';
 }
 
 /** Session ids ride in paths; they never reach the logs. */

@@ -35,8 +35,11 @@ export function createRenderer(viewsDir: string): Renderer {
     const template = templates.get(view);
     if (!template) throw new Error(`views: ${view}.hbs missing`);
     const otherLocale: Locale = data.locale === 'id' ? 'en' : 'id';
-    const body = template(data);
-    const html = layout({ ...data, body, otherLocale });
+    // The session's CSRF token (src/web/security.ts) reaches every page as @root.csrfToken.
+    const body = template({ csrfToken: res.locals.csrfToken, ...data });
+    // Inside a session the footer's privacy link stays in it (and in its language); a student's first page carries the notice.
+    const sessionBase = res.locals.launch ? `/s/${res.locals.launch.sessionId}` : null;
+    const html = layout({ ...data, body, otherLocale, sessionBase, privacyNotice: res.locals.privacyNotice === true });
     res.status(status).type('html').send(html);
   };
 }

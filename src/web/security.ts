@@ -1,5 +1,13 @@
-import type { NextFunction, Request, Response } from 'express';
+import crypto from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Db } from '../db/schema';
+
+declare module 'express-serve-static-core' {
+  interface Locals {
+    /** The session's CSRF token, for `{{> csrf}}` in every form that posts under /s/. */
+    csrfToken?: string;
+  }
+}
 
 /**
  * Origins of the registered platforms: the only pages allowed to frame Jejak, and (with ourselves)
@@ -35,9 +43,9 @@ export class PlatformOrigins {
 /**
  * Security headers on every answer. No inline scripts anywhere (script-src 'self'); style attributes
  * are allowed because server-rendered KaTeX sizes glyphs with them. Only registered platforms may frame
- * the tool.
+ * the tool. Behind HTTPS, browsers are told to use nothing else (HSTS).
  */
-export function securityHeaders(origins: PlatformOrigins) {
+export function securityHeaders(origins: PlatformOrigins, https: boolean) {
   return async (_req: Request, res: Response, next: NextFunction) => {
     try {
       const platforms = (await origins.list()).join(' ');
@@ -59,6 +67,7 @@ export function securityHeaders(origins: PlatformOrigins) {
       res.set('referrer-policy', 'same-origin');
       res.set('cross-origin-opener-policy', 'same-origin-allow-popups');
       res.set('permissions-policy', 'camera=(), microphone=(), geolocation=(), payment=()');
+      if (https) res.set('strict-transport-security', 'max-age=31536000; includeSubDomains');
       next();
     } catch (e) {
       next(e);
@@ -83,3 +92,32 @@ export function sameOriginWrites(publicUrl: string) {
 }
 
 export class CrossSiteWrite extends Error {}
+
+/** The CSRF token of a session. */
+export function csrfToken(secret: string, sessionId: string): string {
+  const key = crypto.hkdfSync('sha256', secret, 'jejak', 'csrf', 32);
+  return crypto.createHmac('sha256', Buffer.from(key)).update(sessionId).digest('base64url');
+}
+
+/**
+ * CSRF tokens for the session area: the token is an HMAC of the session id under a key derived from the
+ * install secret, so every process computes it without storing anything, and it cannot be made without
+ * the secret. Pages get it in res.locals (`{{> csrf}}`); a write without the right token is refused with
+ * the 403 page. Form bodies are parsed here (the routes' parsers then leave them); a multipart upload
+ * carries the token in its action's query, since its body is only read by the route.
+ */
+export function csrfTokens(secret: string) {
+  const form = express.urlencoded({ extended: false, limit: '32kb' });
+  const check = (req: Request, res: Response, next: NextFunction) => {
+    const expected = Buffer.from(res.locals.csrfToken!);
+    const multipart = req.is('multipart/form-data');
+    const given = multipart ? req.query._csrf : req.body?._csrf;
+    const ok = typeof given === 'string' && given.length === expected.length && crypto.timingSafeEqual(Buffer.from(given), expected);
+    next(ok ? undefined : new CrossSiteWrite(`${req.method} without a valid CSRF token`));
+  };
+  return (req: Request, res: Response, next: NextFunction) => {
+    res.locals.csrfToken = csrfToken(secret, res.locals.launch!.sessionId);
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
+    form(req, res, (err?: unknown) => (err ? next(err) : check(req, res, next)));
+  };
+}

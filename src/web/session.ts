@@ -5,7 +5,7 @@ import { CLAIM } from '../lti/claims';
 import { audienceOf, type Audience } from '../lti/roles';
 import { pickLocale, type Locale } from './i18n';
 import { sessionCookie } from './cookies';
-import { sameOriginWrites } from './security';
+import { csrfTokens, sameOriginWrites } from './security';
 
 /** Who is asking, as the launch established it. Every page after a launch works from this alone. */
 export interface LaunchContext {
@@ -37,10 +37,11 @@ export class Forbidden extends Error {}
  * Everything behind a launch lives under /s/:sid/. The session is loaded and checked here, once, for
  * every route given; routes then trust res.locals.launch (tenant, context, role).
  */
-export function sessionArea(db: Db, publicUrl: string, routers: Router[]): Router {
+export function sessionArea(db: Db, publicUrl: string, secret: string, routers: Router[]): Router {
   const area = Router({ mergeParams: true });
   area.use(sameOriginWrites(publicUrl));
   area.use(requireSession(db));
+  area.use(csrfTokens(secret));
   for (const r of routers) area.use(r);
   return Router().use('/s/:sid', area);
 }

@@ -125,10 +125,12 @@ for (const dialect of testDialects()) {
     this.timeout(30_000);
     let tdb: TestDatabase;
     let conn: Connection;
+    // The audit log is append-only (migration 0007): events are counted from each test's start.
+    let auditBase = 0;
     const counts = async () => {
       const n = async (t: 'bank' | 'skill' | 'item' | 'item_skill' | 'bank_asset' | 'audit_event') =>
         Number((await conn.db.selectFrom(t).select((e) => e.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-      return { bank: await n('bank'), skill: await n('skill'), item: await n('item'), itemSkill: await n('item_skill'), asset: await n('bank_asset'), audit: await n('audit_event') };
+      return { bank: await n('bank'), skill: await n('skill'), item: await n('item'), itemSkill: await n('item_skill'), asset: await n('bank_asset'), audit: await n('audit_event') - auditBase };
     };
     const empty = { bank: 0, skill: 0, item: 0, itemSkill: 0, asset: 0, audit: 0 };
 
@@ -143,7 +145,8 @@ for (const dialect of testDialects()) {
     });
     beforeEach(async () => {
       await conn.db.deleteFrom('bank').execute();
-      await conn.db.deleteFrom('audit_event').execute();
+      auditBase = 0;
+      auditBase = (await counts()).audit;
     });
 
     const props = (parsed: ParsedBank) => ({ db: conn.db, tenantId: null, contextId: null, actor: 'cli', title: 'Uji', source: 'moodle-xml', parsed });

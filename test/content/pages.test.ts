@@ -5,6 +5,7 @@ import { MoodleSim } from '../platform';
 import { HttpBrowser, launch, parseForm, type LaunchResult } from '../support/http-browser';
 import { testDialects, type TestDatabase } from '../support/db';
 import { startTool, type RunningTool } from '../support/tool';
+import { csrfField } from '../support/csrf';
 
 /** A multipart/form-data body, as a browser posts a file upload form. */
 function multipart(fields: Record<string, string>, file: { name: string; content: string }): { body: string; type: string } {
@@ -47,7 +48,8 @@ describe('teacher bank pages through a launch', function () {
   const get = (r: LaunchResult, rel: string) => r.browser.get(new URL(rel, home(r)).toString(), { context: r.context });
   const upload = (r: LaunchResult, file: string, fields: Record<string, string> = {}) => {
     const { body, type } = multipart({ language: 'id', ...fields }, { name: file, content: fs.readFileSync(path.join(__dirname, 'fixtures', file), 'utf8') });
-    const action = new URL('content/banks/import', home(r)).toString();
+    // The upload form carries its CSRF token in the action's query (views/content/import.hbs).
+    const action = new URL(`content/banks/import?_csrf=${csrfField(tool, home(r))._csrf}`, home(r)).toString();
     return r.browser.request('POST', action, { body, headers: { 'content-type': type }, context: { ...r.context, initiator: action } });
   };
 

@@ -2,6 +2,7 @@
 import { connect, type Connection } from '../../src/db/connect';
 import { migrateToLatest } from '../../src/db/migrate';
 import type { Db } from '../../src/db/schema';
+import { insertReturningId } from '../../src/db/writes';
 import { Rng } from '../../src/kt/engine/random';
 import type { StudentKey } from '../../src/kt/tracer';
 import type { TestDatabase } from '../support/db';
@@ -29,23 +30,17 @@ let tenants = 0;
  */
 export async function seedBank(db: Db, skills = 4, itemsPerSkill = 3): Promise<BankFixture> {
   const now = 1_700_000_000_000;
-  const { id: tenantId } = await db.insertInto('deployment')
-    .values({ issuer: 'https://lms.test', client_id: 'client', deployment_id: `d${++tenants}-${Math.random()}`, created_at: now })
-    .returning('id').executeTakeFirstOrThrow();
-  const { id: bankId } = await db.insertInto('bank')
-    .values({ tenant_id: tenantId, code: 'kt-test', title: 'KT test bank', language: 'en', source: 'csv', details: '{}', created_by: null, created_at: now, updated_at: now })
-    .returning('id').executeTakeFirstOrThrow();
+  const tenantId = await insertReturningId(db, 'deployment', { issuer: 'https://lms.test', client_id: 'client', deployment_id: `d${++tenants}-${Math.random()}`, created_at: now });
+  const bankId = await insertReturningId(db, 'bank', { tenant_id: tenantId, code: 'kt-test', title: 'KT test bank', language: 'en', source: 'csv', details: '{}', created_by: null, created_at: now, updated_at: now });
   const skillIds: number[] = [];
   for (let s = 0; s < skills; s++) {
-    const { id } = await db.insertInto('skill').values({ bank_id: bankId, code: `s${s}`, name: `Skill ${s}`, details: '{}', position: s }).returning('id').executeTakeFirstOrThrow();
+    const id = await insertReturningId(db, 'skill', { bank_id: bankId, code: `s${s}`, name: `Skill ${s}`, details: '{}', position: s });
     skillIds.push(id);
   }
   const items: BankFixture['items'] = [];
   for (let s = 0; s < skills; s++) {
     for (let k = 0; k < itemsPerSkill; k++) {
-      const { id } = await db.insertInto('item')
-        .values({ bank_id: bankId, code: `i${s}-${k}`, kind: 'truefalse', language: 'en', body: '{}', position: items.length, created_at: now })
-        .returning('id').executeTakeFirstOrThrow();
+      const id = await insertReturningId(db, 'item', { bank_id: bankId, code: `i${s}-${k}`, kind: 'truefalse', language: 'en', body: '{}', position: items.length, created_at: now });
       const own = [skillIds[s]];
       if (k === 2 && s + 1 < skills) own.push(skillIds[s + 1]);
       for (const skill of own) await db.insertInto('item_skill').values({ item_id: id, skill_id: skill }).execute();
@@ -53,9 +48,7 @@ export async function seedBank(db: Db, skills = 4, itemsPerSkill = 3): Promise<B
     }
   }
   const contextId = 'course-1';
-  const { id: activityId } = await db.insertInto('activity')
-    .values({ tenant_id: tenantId, context_id: contextId, bank_id: bankId, title: 'Practice', settings: '{}', resource_id: 'r1', line_item_url: null, created_by: null, created_at: now })
-    .returning('id').executeTakeFirstOrThrow();
+  const activityId = await insertReturningId(db, 'activity', { tenant_id: tenantId, context_id: contextId, bank_id: bankId, title: 'Practice', settings: '{}', resource_id: 'r1', line_item_url: null, created_by: null, created_at: now });
   return { tenantId, bankId, contextId, activityId, skillIds, items };
 }
 

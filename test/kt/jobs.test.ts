@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Connection } from '../../src/db/connect';
+import { insertReturningId } from '../../src/db/writes';
 import { createTrainingJobs, type TrainingJob, type TrainingJobs } from '../../src/kt/jobs/runner';
 import { createLogger } from '../../src/log';
 import { testDialects, type TestDatabase } from '../support/db';
@@ -107,8 +108,8 @@ for (const dialect of testDialects()) {
         tenant_id: fx.tenantId, bank_id: fx.bankId, status: 'running', retryable: 0, requested_by: 'cli', options: '{}', progress: '{"epoch":3}',
         runner: 'gone', model_id: null, error: null, created_at: now - 60_000, started_at: now - 60_000, finished_at: null, heartbeat_at: heartbeat,
       });
-      const crashed = (await conn.db.insertInto('kt_training_job').values(row(now - 120_000)).returning('id').executeTakeFirstOrThrow()).id;
-      const alive = (await conn.db.insertInto('kt_training_job').values(row(now)).returning('id').executeTakeFirstOrThrow()).id;
+      const crashed = await insertReturningId(conn.db, 'kt_training_job', row(now - 120_000));
+      const alive = await insertReturningId(conn.db, 'kt_training_job', row(now));
       const jobs = await createTrainingJobs({ db: conn.db, log, staleAfterMs: 30_000 });
       try {
         const recovered = (await jobs.get(fx.tenantId, crashed))!;

@@ -3,6 +3,7 @@ import { MoodleSim } from '../platform';
 import { launch, parseForm, type LaunchResult } from '../support/http-browser';
 import { testDialects, type TestDatabase } from '../support/db';
 import { startTool, type RunningTool } from '../support/tool';
+import { csrfField } from '../support/csrf';
 import { answerForm, insertTestBank, placeActivity, registerTool, settingsForm, type TestBank } from './support';
 
 const DL = 'https://purl.imsglobal.org/spec/lti-dl/claim/';
@@ -60,7 +61,7 @@ for (const dialect of testDialects()) {
 
     it('refuses settings without a skill, saying so in the form', async () => {
       const r = await launch(sim, { clientId, userId: teacherId, courseId, messageType: 'LtiDeepLinkingRequest', locale: 'id' });
-      const page = await r.browser.post(`${r.final.url.replace(/\/$/, '')}/practice/place`, settingsForm(bank, { skill: [] }), inFrame(r, r.final));
+      const page = await r.browser.post(`${r.final.url.replace(/\/$/, '')}/practice/place`, settingsForm(bank, { skill: [], ...csrfField(tool, r.final.url) }), inFrame(r, r.final));
       expect(page.status).to.equal(400);
       expect(page.body).to.contain('Pilih paling sedikit satu keterampilan.');
       expect(page.body).to.not.contain('name="JWT"');
@@ -118,7 +119,7 @@ for (const dialect of testDialects()) {
     it('hints on request, each recorded with the attempt', async () => {
       const r = await launch(sim, { clientId, userId: students[2], courseId, activityId: linkId });
       const token = parseForm(r.final.body, r.final.url)!.fields.token;
-      const hinted = await r.browser.post(r.final.url.replace(/\/$/, '') + '/practice/hint', { token }, inFrame(r, r.final));
+      const hinted = await r.browser.post(r.final.url.replace(/\/$/, '') + '/practice/hint', { token, ...csrfField(tool, r.final.url) }, inFrame(r, r.final));
       expect(hinted.body).to.contain('Add the numerators.');
       expect(hinted.body).to.contain('No more hints for this question.');
       const { action, fields } = await answerForm(db(), bank, hinted, true);
@@ -179,7 +180,7 @@ for (const dialect of testDialects()) {
       expect(s.final.body).to.contain('Latihan ini belum disiapkan. Silakan beri tahu gurumu.');
       const t = await launch(sim, { clientId, userId: teacherId, courseId, activityId: bare });
       expect(t.final.body).to.contain('Set up this activity');
-      const done = await t.browser.post(`${t.final.url.replace(/\/$/, '')}/practice/setup`, settingsForm(bank, { length: 'range', min_items: '5', max_items: '12', grade_mode: 'accuracy' }), inFrame(t, t.final));
+      const done = await t.browser.post(`${t.final.url.replace(/\/$/, '')}/practice/setup`, settingsForm(bank, { length: 'range', min_items: '5', max_items: '12', grade_mode: 'accuracy', ...csrfField(tool, t.final.url) }), inFrame(t, t.final));
       expect(done.status, done.body).to.equal(200);
       expect(done.body).to.contain('Teacher home');
       const s2 = await launch(sim, { clientId, userId: students[1], courseId, activityId: bare });

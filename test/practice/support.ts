@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import type { Db } from '../../src/db/schema';
+import { insertReturningId } from '../../src/db/writes';
 import type { MoodleSim } from '../platform';
 import { launch, parseForm, type LaunchResult } from '../support/http-browser';
 
@@ -22,16 +23,15 @@ const bi = (id: string, en: string) => ({ id, en });
  */
 export async function insertTestBank(db: Db): Promise<TestBank> {
   const now = Date.now();
-  const { id: bankId } = await db.insertInto('bank').values({
+  const bankId = await insertReturningId(db, 'bank', {
     tenant_id: null, code: 'test-pecahan', title: 'Pecahan (uji)', language: 'multi', source: 'sample', details: '{}', created_by: null, created_at: now, updated_at: now,
-  }).returning('id').executeTakeFirstOrThrow();
+  });
   const names = [['menjumlah', 'Menjumlahkan pecahan', 'Adding fractions'], ['membanding', 'Membandingkan pecahan', 'Comparing fractions'], ['menyederhana', 'Menyederhanakan pecahan', 'Simplifying fractions']];
   const skills: number[] = [];
   for (const [i, [code, id, en]] of names.entries()) {
-    const row = await db.insertInto('skill').values({ bank_id: bankId, code, name: id, details: JSON.stringify({ names: { id, en } }), position: i })
-      .returning('id').executeTakeFirstOrThrow();
-    if (skills.length) await db.insertInto('skill_prerequisite').values({ skill_id: row.id, prerequisite_id: skills.at(-1)! }).execute();
-    skills.push(row.id);
+    const skillId = await insertReturningId(db, 'skill', { bank_id: bankId, code, name: id, details: JSON.stringify({ names: { id, en } }), position: i });
+    if (skills.length) await db.insertInto('skill_prerequisite').values({ skill_id: skillId, prerequisite_id: skills.at(-1)! }).execute();
+    skills.push(skillId);
   }
   const answers = new Map<number, string>();
   let position = 0;
@@ -49,10 +49,9 @@ export async function insertTestBank(db: Db): Promise<TestBank> {
           ...(key === right ? {} : { feedback: bi('<p>Penyebutnya tetap.</p>', '<p>The denominator stays the same.</p>') }),
         })),
       };
-      const item = await db.insertInto('item').values({ bank_id: bankId, code: `t${s}-${k}`, kind: 'multichoice', language: 'multi', body: JSON.stringify(body), position: position++, created_at: now })
-        .returning('id').executeTakeFirstOrThrow();
-      await db.insertInto('item_skill').values({ item_id: item.id, skill_id: skillId }).execute();
-      answers.set(item.id, right);
+      const itemId = await insertReturningId(db, 'item', { bank_id: bankId, code: `t${s}-${k}`, kind: 'multichoice', language: 'multi', body: JSON.stringify(body), position: position++, created_at: now });
+      await db.insertInto('item_skill').values({ item_id: itemId, skill_id: skillId }).execute();
+      answers.set(itemId, right);
     }
   }
   return { bankId, skills, answers };

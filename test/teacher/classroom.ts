@@ -4,6 +4,7 @@ import { HttpBrowser, launch, parseForm, type LaunchHelperOptions } from '../sup
 import type { TestDatabase } from '../support/db';
 import { startTool, type RunningTool } from '../support/tool';
 import type { Config } from '../../src/config';
+import { insertReturningId } from '../../src/db/writes';
 import { createActivity, linkActivity } from '../../src/practice/activities';
 import { enqueueScore } from '../../src/grades/outbox';
 
@@ -60,25 +61,24 @@ export class Classroom {
   async seedActivity(courseId: string, linkId: string): Promise<number> {
     const now = Date.now();
     const db = this.db;
-    const bank = await db.insertInto('bank').values({
+    const bankId = await insertReturningId(db, 'bank', {
       tenant_id: this.tenantId, code: `test-${linkId}-${now}`, title: 'Pecahan', language: 'id', source: 'csv', details: '{}', created_by: null, created_at: now, updated_at: now,
-    }).returning('id').executeTakeFirstOrThrow();
+    });
     this.skillIds = [];
     this.itemIds = [];
     for (const [i, name] of ['Menjumlah pecahan', 'Membandingkan pecahan', 'Desimal'].entries()) {
-      const skill = await db.insertInto('skill').values({ bank_id: bank.id, code: `s${i}`, name, details: '{}', position: i }).returning('id').executeTakeFirstOrThrow();
-      this.skillIds.push(skill.id);
+      const skillId = await insertReturningId(db, 'skill', { bank_id: bankId, code: `s${i}`, name, details: '{}', position: i });
+      this.skillIds.push(skillId);
       const items: number[] = [];
       for (const j of [0, 1]) {
-        const item = await db.insertInto('item').values({ bank_id: bank.id, code: `q${i}-${j}`, kind: 'truefalse', language: 'id', body: '{}', position: i * 2 + j, created_at: now })
-          .returning('id').executeTakeFirstOrThrow();
-        await db.insertInto('item_skill').values({ item_id: item.id, skill_id: skill.id }).execute();
-        items.push(item.id);
+        const itemId = await insertReturningId(db, 'item', { bank_id: bankId, code: `q${i}-${j}`, kind: 'truefalse', language: 'id', body: '{}', position: i * 2 + j, created_at: now });
+        await db.insertInto('item_skill').values({ item_id: itemId, skill_id: skillId }).execute();
+        items.push(itemId);
       }
       this.itemIds.push(items);
     }
     const activity = await createActivity(db, {
-      tenantId: this.tenantId, contextId: courseId, bankId: bank.id, title: 'Pecahan',
+      tenantId: this.tenantId, contextId: courseId, bankId, title: 'Pecahan',
       settings: { skillIds: this.skillIds, masteryThreshold: 0.8, length: { kind: 'until_mastered' }, gradeMode: 'mastery' }, createdBy: 'test',
     });
     await linkActivity(db, this.tenantId, courseId, linkId, activity.id);

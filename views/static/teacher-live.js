@@ -1,9 +1,11 @@
-// Keeps the class view current while the class works: every 20 s (while the tab is visible) the page
-// is fetched again and its live part replaced. Without JavaScript the page works the same by reload.
+// Keeps the class view current while the class works: the page is fetched again and its live part
+// replaced when the server says a student answered (server-sent events), and every 20 s anyway
+// (while the tab is visible). Without JavaScript the page works the same by reload.
 (function () {
   var live = document.getElementById('live');
   if (!live || !window.fetch || !window.DOMParser) return;
   var url = live.getAttribute('data-refresh');
+  var pending = null;
   function refresh() {
     if (document.visibilityState !== 'visible') return;
     fetch(url, { credentials: 'same-origin', headers: { accept: 'text/html' } })
@@ -17,4 +19,12 @@
       .catch(function () { /* offline for a moment: the next tick tries again */ });
   }
   setInterval(refresh, 20000);
+  var events = live.getAttribute('data-events');
+  if (events && window.EventSource) {
+    // A class answers many times a second: one refresh per 2 s at most.
+    new EventSource(events).addEventListener('answer', function () {
+      if (pending) return;
+      pending = setTimeout(function () { pending = null; refresh(); }, 2000);
+    });
+  }
 })();

@@ -1,4 +1,6 @@
 import type { Db } from '../../db/schema';
+import { insertReturningId } from '../../db/writes';
+import { audit } from '../../db/audit';
 import { refusals, slug, type ParsedBank, type ReportLine } from '../import/model';
 
 export interface ImportBankProps {
@@ -53,19 +55,18 @@ export async function importBank(p: ImportBankProps): Promise<ImportBankResult> 
     for (let n = 2; taken.has(code); n++) code = `${base}-${n}`;
 
     const summary = { items: parsed.items.length, skills: parsed.skills.length, refused: refusals(parsed).length };
-    const bank = await tx.insertInto('bank').values({
+    const bankId = await insertReturningId(tx, 'bank', {
       tenant_id: p.tenantId, code, title: p.title, language, source: p.source,
       details: JSON.stringify({ ...p.details, import: { summary, report } }),
       created_by: p.actor, created_at: now, updated_at: now,
-    }).returning('id').executeTakeFirstOrThrow();
+    });
 
     const skillIds = new Map<string, number>();
     for (const [position, s] of parsed.skills.entries()) {
-      const row = await tx.insertInto('skill').values({
-        bank_id: bank.id, code: s.code, name: s.name[mainLanguage] ?? Object.values(s.name)[0] ?? s.code,
+      skillIds.set(s.code, await insertReturningId(tx, 'skill', {
+        bank_id: bankId, code: s.code, name: s.name[mainLanguage] ?? Object.values(s.name)[0] ?? s.code,
         details: JSON.stringify({ ...s.details, names: s.name }), position,
-      }).returning('id').executeTakeFirstOrThrow();
-      skillIds.set(s.code, row.id);
+      }));
     }
     const prerequisites = parsed.skills.flatMap((s) => s.prerequisites.map((pre) => ({ skill_id: skillIds.get(s.code)!, prerequisite_id: skillIds.get(pre)! })));
     if (prerequisites.length) await tx.insertInto('skill_prerequisite').values(prerequisites).execute();
@@ -73,22 +74,24 @@ export async function importBank(p: ImportBankProps): Promise<ImportBankResult> 
     // Items in batches: one statement per hundred rows keeps a 200-item bank quick on PostgreSQL too.
     for (let start = 0; start < parsed.items.length; start += 100) {
       const batch = parsed.items.slice(start, start + 100);
-      const rows = await tx.insertInto('item').values(batch.map((it, i) => ({
-        bank_id: bank.id, code: it.code, kind: it.body.kind, language: it.body.languages.length > 1 ? 'multi' : it.body.languages[0]!,
+      await tx.insertInto('item').values(batch.map((it, i) => ({
+        bank_id: bankId, code: it.code, kind: it.body.kind, language: it.body.languages.length > 1 ? 'multi' : it.body.languages[0]!,
         body: JSON.stringify(it.body), position: start + i, created_at: now,
-      }))).returning(['id', 'code']).execute();
+      }))).execute();
+      // Read back rather than RETURNING, which MySQL lacks (its insertId names only a batch's first row).
+      const rows = await tx.selectFrom('item').select(['id', 'code']).where('bank_id', '=', bankId).where('code', 'in', batch.map((it) => it.code)).execute();
       const idOf = new Map(rows.map((r) => [r.code, r.id]));
       const links = batch.flatMap((it) => it.skills.map((s) => ({ item_id: idOf.get(it.code)!, skill_id: skillIds.get(s)! })));
       if (links.length) await tx.insertInto('item_skill').values(links).execute();
     }
     for (const a of parsed.assets) {
-      await tx.insertInto('bank_asset').values({ bank_id: bank.id, name: a.name, media_type: a.mediaType, data: a.data, created_at: now }).execute();
+      await tx.insertInto('bank_asset').values({ bank_id: bankId, name: a.name, media_type: a.mediaType, data: a.data, created_at: now }).execute();
     }
-    await tx.insertInto('audit_event').values({
-      tenant_id: p.tenantId, context_id: p.contextId, actor: p.actor, action: 'bank.import', subject: `bank:${bank.id}`,
-      details: JSON.stringify({ code, title: p.title, source: p.source, ...summary }), created_at: now,
-    }).execute();
-    return { bankId: bank.id, code };
+    await audit(tx, {
+      tenantId: p.tenantId, contextId: p.contextId, actor: p.actor, action: 'bank.import', subject: `bank:${bankId}`,
+      details: { code, title: p.title, source: p.source, ...summary }, at: now,
+    });
+    return { bankId, code };
   });
   return { ok: true, ...result, report };
 }

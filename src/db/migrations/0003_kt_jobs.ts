@@ -1,27 +1,24 @@
-import type { Kysely, CreateTableBuilder } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Dialect } from '../connect';
+import { columnTypes } from './columns';
 
 /** Background training jobs of knowledge-tracing models, with their progress. */
 export function ktJobs(dialect: Dialect) {
-  const autoId = <T extends string>(t: CreateTableBuilder<T, never>) =>
-    dialect === 'postgres'
-      ? t.addColumn('id', 'serial', (c) => c.primaryKey())
-      : t.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement());
-  const time = 'bigint';
+  const { autoId, time, text, key } = columnTypes(dialect);
 
   return {
     async up(db: Kysely<any>): Promise<void> {
       await autoId(db.schema.createTable('kt_training_job'))
         .addColumn('tenant_id', 'integer', (c) => c.notNull().references('deployment.id').onDelete('cascade'))
         .addColumn('bank_id', 'integer', (c) => c.notNull().references('bank.id').onDelete('cascade'))
-        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('status', key, (c) => c.notNull())
         .addColumn('retryable', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('requested_by', 'text', (c) => c.notNull())
-        .addColumn('options', 'text', (c) => c.notNull())
-        .addColumn('progress', 'text', (c) => c.notNull().defaultTo('{}'))
-        .addColumn('runner', 'text')
+        .addColumn('requested_by', text, (c) => c.notNull())
+        .addColumn('options', text, (c) => c.notNull())
+        .addColumn('progress', text, (c) => c.notNull().defaultTo('{}'))
+        .addColumn('runner', text)
         .addColumn('model_id', 'integer', (c) => c.references('kt_model.id').onDelete('set null'))
-        .addColumn('error', 'text')
+        .addColumn('error', text)
         .addColumn('created_at', time, (c) => c.notNull())
         .addColumn('started_at', time)
         .addColumn('finished_at', time)

@@ -1,5 +1,5 @@
 import type { Db } from '../../db/schema';
-import { audit } from '../../kt/models';
+import { audit } from '../../db/audit';
 import { enqueueScore, type ScoreChange } from '../outbox';
 
 export interface PublishScoreProps {

@@ -1,5 +1,6 @@
 import type { Db } from '../../db/schema';
-import { activeModel, audit, ModelCommandError, setActiveModel } from '../models';
+import { audit } from '../../db/audit';
+import { activeModel, ModelCommandError, setActiveModel } from '../models';
 
 export interface ActivateModelProps {
   /** The database; the command runs its own transaction. */

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import type { Db } from '../../db/schema';
+import { insertReturningId } from '../../db/writes';
 import { sequencesFromAttempts, type AttemptRow } from '../data/sequences';
 import { wasmKernelsAvailable } from '../engine/kernels-wasm';
 import { Rng } from '../engine/random';
-import { activeModel, audit, type BankModelMeta, ModelCommandError, type ModelMetrics, type ModelStatus, nextVersion, setActiveModel } from '../models';
+import { audit } from '../../db/audit';
+import { activeModel, type BankModelMeta, ModelCommandError, type ModelMetrics, type ModelStatus, nextVersion, setActiveModel } from '../models';
 import { serializeDkt } from '../tfjs-format';
 import { trainDkt, type TrainOptions, type TrainProgress, type TrainResult } from '../train';
 import type { KtDataset } from '../types';
@@ -142,10 +144,10 @@ export async function trainBankModel(props: TrainBankModelProps): Promise<TrainB
     const [version, active] = await Promise.all([nextVersion(tx, tenantId, bankId), activeModel(tx, tenantId, bankId)]);
     const previousAuc = active?.metrics.validAuc ?? null;
     const status: ModelStatus = previousAuc === null || metrics.validAuc >= previousAuc ? 'active' : 'candidate';
-    const { id } = await tx.insertInto('kt_model').values({
+    const id = await insertReturningId(tx, 'kt_model', {
       tenant_id: tenantId, bank_id: bankId, version, status: 'candidate', engine, variant: result.variant, weights,
       meta: JSON.stringify(meta), metrics: JSON.stringify(metrics), data_size: data.answers, created_at: now, activated_at: null,
-    }).returning('id').executeTakeFirstOrThrow();
+    });
     if (status === 'active') await setActiveModel(tx, tenantId, bankId, id, now);
     await audit(tx, {
       tenantId, actor: props.actor, action: 'kt.model.trained', subject: `bank:${bankId}`, at: now,

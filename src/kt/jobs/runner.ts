@@ -1,17 +1,22 @@
 /**
- * Background training of bank models. Jobs and their progress live in `kt_training_job`; this
- * runner executes the jobs it queued, one at a time, each in a worker thread. The runner owning an
- * unfinished job refreshes its heartbeat; a job whose heartbeat went stale (its process died or
- * was restarted) is marked failed and retryable when a runner starts. The `TrainingJobs` interface
- * is all the rest of Jejak sees, so that a shared queue (PostgreSQL) can replace this runner.
+ * Background training of bank models. Jobs and their progress live in `kt_training_job`; the job
+ * queue (src/jobs/) delivers each to one process, which runs it in a worker thread. The runner
+ * owning a running job refreshes its heartbeat. The row is claimed by compare-and-set, so a job the
+ * queue delivers twice (its lease expired while it still ran) never trains twice at once. With the
+ * in-process queue (SQLite) jobs do not outlive the process: a job whose heartbeat went stale is
+ * marked failed and retryable when a runner starts. With pg-boss the queue itself hands a job whose
+ * process died to another one once its lease expires.
  */
 import { randomUUID } from 'node:crypto';
-import type { Selectable } from 'kysely';
-import type { Db, KtTrainingJobTable } from '../../db/schema';
+import os from 'node:os';
+import type { ExpressionBuilder, Selectable } from 'kysely';
+import type { Database, Db, KtTrainingJobTable } from '../../db/schema';
+import { insertReturningId } from '../../db/writes';
 import type { Logger } from '../../log';
 import { bankTrainOptionsSchema, type BankTrainOptions, type DktTrainer, trainBankModel } from '../commands/trainBankModel';
 import type { TrainProgress } from '../train';
 import { TrainingAborted, workerTrainer } from './workerTrainer';
+import { inProcessQueue, type JobQueue } from '../../jobs/queue';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
@@ -52,6 +57,10 @@ export interface TrainingJobs {
 export interface TrainingJobsDeps {
   db: Db;
   log: Logger;
+  /** The queue delivering jobs (default: one of this runner's own, in this process). */
+  queue?: JobQueue;
+  /** A job running longer than this is taken to be lost and delivered again (default 1 hour). */
+  leaseSeconds?: number;
   /** Builds the trainer of one job (default: a worker thread), stopped through the signal. */
   trainer?: (signal: AbortSignal) => DktTrainer;
   /** How often an owned job's heartbeat is refreshed (default 5 s). */
@@ -83,26 +92,39 @@ function toJob(r: Selectable<KtTrainingJobTable>): TrainingJob {
 
 /** Marks unfinished jobs whose runner stopped beating as failed and retryable; returns their ids. */
 export async function recoverInterruptedJobs(db: Db, staleAfterMs: number, now = Date.now()): Promise<number[]> {
-  const rows = await db.updateTable('kt_training_job')
-    .set({ status: 'failed', retryable: 1, runner: null, error: 'interrupted: Jejak stopped or restarted while this job was unfinished', finished_at: now })
-    .where('status', 'in', ['queued', 'running'])
-    .where('heartbeat_at', '<', now - staleAfterMs)
-    .returning('id')
-    .execute();
-  return rows.map((r) => r.id);
+  const stale = (eb: ExpressionBuilder<Database, 'kt_training_job'>) =>
+    eb.and([eb('status', 'in', ['queued', 'running']), eb('heartbeat_at', '<', now - staleAfterMs)]);
+  // Found, then marked one by one (MySQL has no UPDATE … RETURNING); a job that beat meanwhile stays as it is.
+  const recovered: number[] = [];
+  for (const { id } of await db.selectFrom('kt_training_job').select('id').where(stale).execute()) {
+    const marked = await db.updateTable('kt_training_job')
+      .set({ status: 'failed', retryable: 1, runner: null, error: 'interrupted: Jejak stopped or restarted while this job was unfinished', finished_at: now })
+      .where('id', '=', id).where(stale)
+      .executeTakeFirst();
+    if (Number(marked.numUpdatedRows) === 1) recovered.push(id);
+  }
+  return recovered;
 }
 
-/** Recovers interrupted jobs, then returns a runner for this process. */
+/** The queue's name for a training job; its data is `{ jobId }`, the row in kt_training_job. */
+export const TRAINING_JOB = 'kt_train';
+
+/** Recovers interrupted jobs (in-process queue), declares the training job to the queue, and returns the runner. */
 export async function createTrainingJobs(deps: TrainingJobsDeps): Promise<TrainingJobs> {
   const { db, log } = deps;
   const heartbeatMs = deps.heartbeatMs ?? 5_000;
   const progressEveryMs = deps.progressEveryMs ?? 1_000;
   const makeTrainer = deps.trainer ?? workerTrainer;
-  const runner = randomUUID();
+  const staleAfterMs = deps.staleAfterMs ?? 30_000;
+  // Host and pid first: the admin (and an operator) sees which process trains.
+  const runner = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const stopping = new AbortController();
+  const queue = deps.queue ?? inProcessQueue({ work: true, log });
 
-  const recovered = await recoverInterruptedJobs(db, deps.staleAfterMs ?? 30_000);
-  if (recovered.length) log.warn('training jobs interrupted by a restart marked failed (retryable)', { jobs: recovered });
+  if (queue.kind === 'in-process') {
+    const recovered = await recoverInterruptedJobs(db, staleAfterMs);
+    if (recovered.length) log.warn('training jobs interrupted by a restart marked failed (retryable)', { jobs: recovered });
+  }
 
   const heartbeat = setInterval(() => {
     db.updateTable('kt_training_job').set({ heartbeat_at: Date.now() })
@@ -141,28 +163,43 @@ export async function createTrainingJobs(deps: TrainingJobsDeps): Promise<Traini
       await db.updateTable('kt_training_job').set({ status: 'failed', retryable: aborted ? 1 : 0, runner: null, error, finished_at: Date.now(), heartbeat_at: Date.now() }).where('id', '=', job.id).execute();
       if (aborted) jobLog.warn('training stopped', { error });
       else jobLog.error('training failed', { error });
+      // Stopped by a shutdown: the queue delivers it again, to another process (pg-boss).
+      if (aborted) throw e;
     }
   }
 
-  /** Runs this runner's queued jobs, oldest first, until none is left. */
-  async function drain(): Promise<void> {
-    while (!stopping.signal.aborted) {
-      const next = await db.selectFrom('kt_training_job').selectAll()
-        .where('runner', '=', runner).where('status', '=', 'queued')
-        .orderBy('id').executeTakeFirst();
-      if (!next) return;
-      const claimed = await db.updateTable('kt_training_job').set({ status: 'running', started_at: Date.now(), heartbeat_at: Date.now() })
-        .where('id', '=', next.id).where('status', '=', 'queued').executeTakeFirst();
-      if (Number(claimed.numUpdatedRows) === 1) await runJob(toJob(next));
-    }
+  /**
+   * One delivery of a job by the queue: claims the row when it is queued, failed but retryable, or
+   * running with a stale heartbeat (its process died), then trains. A row still beating belongs to
+   * a live process: throwing makes the queue look again later (it may yet die).
+   */
+  async function deliver({ jobId }: { jobId: number }): Promise<void> {
+    const now = Date.now();
+    const claimed = await db.updateTable('kt_training_job')
+      .set({ status: 'running', runner, retryable: 0, error: null, started_at: now, finished_at: null, heartbeat_at: now })
+      .where('id', '=', jobId)
+      .where((eb) => eb.or([
+        eb('status', '=', 'queued'),
+        eb.and([eb('status', '=', 'failed'), eb('retryable', '=', 1)]),
+        eb.and([eb('status', '=', 'running'), eb('heartbeat_at', '<', now - staleAfterMs)]),
+      ]))
+      .executeTakeFirst();
+    // Claimed, then read: MySQL has no UPDATE … RETURNING.
+    if (Number(claimed.numUpdatedRows) === 1) return runJob(toJob(await db.selectFrom('kt_training_job').selectAll().where('id', '=', jobId).executeTakeFirstOrThrow()));
+    const row = await db.selectFrom('kt_training_job').select('status').where('id', '=', jobId).executeTakeFirst();
+    if (row?.status === 'running') throw new Error(`training job ${jobId} is running in another process`);
   }
 
-  let draining: Promise<void> | null = null;
-  const kick = () => {
-    draining ??= drain().catch((e) => log.error('training runner failed', { error: String(e) })).finally(() => (draining = null));
-  };
+  const running = new Set<Promise<void>>();
+  await queue.define<{ jobId: number }>(TRAINING_JOB, { leaseSeconds: deps.leaseSeconds ?? 3600, retryLimit: 5, retryDelaySeconds: 30 }, (data) => {
+    const run = deliver(data);
+    running.add(run);
+    return run.finally(() => running.delete(run));
+  });
   const idle = async () => {
-    while (draining) await draining;
+    // The in-process queue starts a job on the next tick of a send.
+    await new Promise((r) => setImmediate(r));
+    while (running.size) await Promise.allSettled([...running]);
   };
 
   return {
@@ -170,22 +207,22 @@ export async function createTrainingJobs(deps: TrainingJobsDeps): Promise<Traini
       if (stopping.signal.aborted) throw new Error('the training runner is closed');
       const parsed = bankTrainOptionsSchema.parse(options ?? {});
       const now = Date.now();
-      const { id } = await db.insertInto('kt_training_job').values({
+      const id = await insertReturningId(db, 'kt_training_job', {
         tenant_id: tenantId, bank_id: bankId, status: 'queued', retryable: 0, requested_by: requestedBy,
-        options: JSON.stringify(parsed), progress: '{}', runner, model_id: null, error: null,
+        options: JSON.stringify(parsed), progress: '{}', runner: null, model_id: null, error: null,
         created_at: now, started_at: null, finished_at: null, heartbeat_at: now,
-      }).returning('id').executeTakeFirstOrThrow();
-      kick();
+      });
+      await queue.send(TRAINING_JOB, { jobId: id });
       return id;
     },
 
     async retry(tenantId, jobId) {
       const updated = await db.updateTable('kt_training_job')
-        .set({ status: 'queued', retryable: 0, runner, error: null, progress: '{}', started_at: null, finished_at: null, heartbeat_at: Date.now() })
+        .set({ status: 'queued', retryable: 0, runner: null, error: null, progress: '{}', started_at: null, finished_at: null, heartbeat_at: Date.now() })
         .where('id', '=', jobId).where('tenant_id', '=', tenantId).where('status', '=', 'failed').where('retryable', '=', 1)
         .executeTakeFirst();
       if (Number(updated.numUpdatedRows) !== 1) throw new Error(`training job ${jobId} is not a retryable failed job of tenant ${tenantId}`);
-      kick();
+      await queue.send(TRAINING_JOB, { jobId });
     },
 
     async get(tenantId, jobId) {
@@ -205,8 +242,7 @@ export async function createTrainingJobs(deps: TrainingJobsDeps): Promise<Traini
       stopping.abort();
       clearInterval(heartbeat);
       await idle();
-      // Jobs queued but never started stay with no owner; the next start marks them retryable.
-      await db.updateTable('kt_training_job').set({ runner: null }).where('runner', '=', runner).execute();
+      if (!deps.queue) await queue.close();
     },
   };
 }

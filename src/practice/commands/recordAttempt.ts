@@ -1,3 +1,5 @@
+import { audit } from '../../db/audit';
+import { insertReturningId } from '../../db/writes';
 import type { ItemResponse } from '../../content/item';
 import { activityFinished, activityScore, goalReached } from '../settings';
 import { findPresentation, MAX_ITEM_MS, studentKey, type Learner, type PracticeDeps } from '../practice';
@@ -46,11 +48,11 @@ export async function recordAttempt(deps: PracticeDeps, a: AnswerToRecord): Prom
     }
 
     const skillIds = (await trx.selectFrom('item_skill').select('skill_id').where('item_id', '=', shown.item_id).orderBy('skill_id').execute()).map((r) => r.skill_id);
-    const { id: attemptId } = await trx.insertInto('attempt').values({
+    const attemptId = await insertReturningId(trx, 'attempt', {
       tenant_id: l.tenantId, context_id: l.contextId, activity_id: l.activity.id, user_sub: l.userSub, item_id: shown.item_id,
       skill_ids: JSON.stringify(skillIds), response: JSON.stringify(a.response), correct: a.correct ? 1 : 0,
       hints_used: shown.hints_used, duration_ms: Math.max(0, Math.min(MAX_ITEM_MS, a.now - shown.presented_at)), preview, created_at: a.now,
-    }).returning('id').executeTakeFirstOrThrow();
+    });
     await trx.updateTable('practice_presentation').set({ attempt_id: attemptId }).where('token', '=', a.token).execute();
 
     const tracer = deps.tracerWithin(trx);
@@ -86,11 +88,11 @@ export async function recordAttempt(deps: PracticeDeps, a: AnswerToRecord): Prom
         timestamp: new Date(a.now).toISOString(),
       });
     }
-    await trx.insertInto('audit_event').values({
-      tenant_id: l.tenantId, context_id: l.contextId, actor: `lti:${l.userSub}`, action: l.preview ? 'practice.preview_answer' : 'practice.answer',
-      subject: `attempt:${attemptId}`, details: JSON.stringify({ activityId: l.activity.id, itemId: shown.item_id, correct: a.correct, hintsUsed: shown.hints_used }),
-      created_at: a.now,
-    }).execute();
+    await audit(trx, {
+      tenantId: l.tenantId, contextId: l.contextId, actor: `lti:${l.userSub}`, action: l.preview ? 'practice.preview_answer' : 'practice.answer',
+      subject: `attempt:${attemptId}`, details: { activityId: l.activity.id, itemId: shown.item_id, correct: a.correct, hintsUsed: shown.hints_used },
+      at: a.now,
+    });
     return { attemptId, duplicate: false, goalReached: goal, finished };
   });
 }

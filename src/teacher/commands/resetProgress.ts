@@ -1,4 +1,4 @@
-import { audit } from '../../kt/models';
+import { audit } from '../../db/audit';
 import type { KnowledgeTracer } from '../../kt/tracer';
 import { enqueueScore } from '../../grades/outbox';
 import { courseActivity, type StudentCommandProps } from '../overrides';

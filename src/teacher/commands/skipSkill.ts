@@ -1,4 +1,4 @@
-import { audit } from '../../kt/models';
+import { audit } from '../../db/audit';
 import type { TeacherOverrides } from '../../practice/policy';
 import { changeOverrides, courseActivity, NotInCourse, type StudentCommandProps } from '../overrides';
 
