@@ -90,7 +90,9 @@ export async function recordAttempt(deps: PracticeDeps, a: AnswerToRecord): Prom
     }
     await audit(trx, {
       tenantId: l.tenantId, contextId: l.contextId, actor: `lti:${l.userSub}`, action: l.preview ? 'practice.preview_answer' : 'practice.answer',
-      subject: `attempt:${attemptId}`, details: { activityId: l.activity.id, itemId: shown.item_id, correct: a.correct, hintsUsed: shown.hints_used },
+      // The append-only log names the attempt but keeps none of its learning data: erasing the attempt
+      // must leave nothing of what the student answered behind.
+      subject: `attempt:${attemptId}`, details: { activityId: l.activity.id },
       at: a.now,
     });
     return { attemptId, duplicate: false, goalReached: goal, finished };
