@@ -127,6 +127,16 @@ for (const dialect of testDialects()) {
       expect(list.body).not.to.contain(`activities/${c.activityId}"`);
     });
 
+    it('flags a student who opened the activity but has not answered for a while as idle', async () => {
+      // Sandi opens the activity; eleven minutes later she still has not answered.
+      const sandiLaunch = await c.launch(sandi);
+      let page = await teacher.browser.get(classUrl);
+      expect(page.body).not.to.match(/Sandi Learner<\/a>\s*<ul><li><span class="flag flag-idle">/);
+      await c.db.updateTable('launch_session').set({ created_at: Date.now() - 11 * 60_000 }).where('id', '=', sandiLaunch.sid).execute();
+      page = await teacher.browser.get(classUrl);
+      expect(page.body).to.match(/Sandi Learner<\/a>\s*<ul><li><span class="flag flag-idle">Idle<\/span> Opened the activity but has not answered for 11 minutes\./);
+    });
+
     it('passes axe-core in headless Chromium at 360 px, in English and Bahasa Indonesia', async function () {
       if (!chromiumAvailable()) return this.skip();
       // A session without a cookie binding, as one completed through platform storage, opens in a fresh browser.
