@@ -79,11 +79,29 @@ function renderTex(tex: string, displayMode: boolean): string {
   const key = `${displayMode ? 'D' : 'I'}${tex}`;
   let html = rendered.get(key);
   if (html === undefined) {
-    html = katex.renderToString(decodeEntities(tex), { displayMode, throwOnError: false, trust: false, strict: 'ignore', output: 'htmlAndMathml' });
+    const source = decodeEntities(tex);
+    // The typeset math carries a plain spoken name: accessibility checkers (and screen readers
+    // without MathML support) find no text in MathML, and an answer choice must have a label.
+    html = `<span class="math" role="img" aria-label="${escapeHtml(spokenTex(source))}">`
+      + katex.renderToString(source, { displayMode, throwOnError: false, trust: false, strict: 'ignore', output: 'htmlAndMathml' })
+      + '</span>';
     if (rendered.size >= RENDER_CACHE_MAX) rendered.clear();
     rendered.set(key, html);
   }
   return html;
+}
+
+/** TeX as plain words and symbols for a spoken label: \frac{3}{4} → "3/4", \times → "×". */
+export function spokenTex(tex: string): string {
+  let s = tex;
+  // Inside out: a fraction's parts may themselves hold fractions.
+  for (let i = 0; i < 5 && /\\[dt]?frac/.test(s); i++) s = s.replace(/\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}/g, (_m, a: string, b: string) => `${a}/${b}`);
+  return s
+    .replace(/\\text\{([^{}]*)\}/g, '$1')
+    .replace(/\\times/g, '×').replace(/\\div/g, '÷').replace(/\\cdot/g, '·').replace(/\\pm/g, '±')
+    .replace(/\\leq?(?![a-zA-Z])/g, '≤').replace(/\\geq?(?![a-zA-Z])/g, '≥').replace(/\\neq/g, '≠').replace(/\\%/g, '%')
+    .replace(/\\[,;:! ]/g, ' ').replace(/\\[a-zA-Z]+/g, ' ').replace(/[{}\\]/g, '')
+    .replace(/\s+/g, ' ').trim();
 }
 
 /**

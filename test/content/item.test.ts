@@ -3,7 +3,7 @@ import {
   gradeResponse, InvalidItem, InvalidResponse, loadItem, parseResponse, readNumber, renderHint, renderItemForm, renderSolution,
   type Item, type ItemBody,
 } from '../../src/content/item';
-import { renderRichText, sanitizeHtml, stylesheetsFor, texErrors } from '../../src/content/richtext';
+import { renderRichText, sanitizeHtml, spokenTex, stylesheetsFor, texErrors } from '../../src/content/richtext';
 
 const bi = (id: string, en: string) => ({ id: `<p>${id}</p>`, en: `<p>${en}</p>` });
 let nextId = 1;
@@ -223,5 +223,15 @@ describe('rich text: sanitising and math', () => {
   it('reports TeX that KaTeX cannot read', () => {
     expect(texErrors('\\(\\frac{1}{2}\\)')).to.deep.equal([]);
     expect(texErrors('ok \\(\\frac{1}{\\)')[0]).to.match(/^\\\(\\frac\{1\}\{\\\): /);
+  });
+});
+
+describe('math for every reader', () => {
+  it('gives typeset TeX a plain spoken name', () => {
+    expect(spokenTex('\\frac{6}{4}')).to.equal('6/4');
+    expect(spokenTex('2\\times\\frac{1}{2} \\le 1')).to.equal('2×1/2 ≤ 1');
+    expect(spokenTex('\\left( \\text{Rp}\\,1.500 \\right)')).to.equal('( Rp 1.500 )');
+    expect(spokenTex('25\\%')).to.equal('25%');
+    expect(renderRichText('<p>\\(\\frac{3}{4}\\)</p>', undefined)).to.match(/^<p><span class="math" role="img" aria-label="3\/4"><span class="katex">/);
   });
 });

@@ -6,6 +6,8 @@ import { HttpBrowser, launch, parseForm, type LaunchResult } from '../support/ht
 import { testDialects, type TestDatabase } from '../support/db';
 import { startTool, type RunningTool } from '../support/tool';
 import { csrfField } from '../support/csrf';
+import { chromiumAvailable, openChromium } from '../support/chromium';
+import { axeViolations, sidewaysOverflow } from '../support/axe';
 
 /** A multipart/form-data body, as a browser posts a file upload form. */
 function multipart(fields: Record<string, string>, file: { name: string; content: string }): { body: string; type: string } {
@@ -103,5 +105,58 @@ describe('teacher bank pages through a launch', function () {
     expect(done.body).to.contain('name="skip"');
     const after = await tool.jejak.conn.db.selectFrom('bank').select((e) => e.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     expect(Number(after.n)).to.equal(Number(before.n));
+  });
+
+  it('sanitises imported HTML end to end: an XSS payload in a GIFT file runs nowhere in the browser', async function () {
+    if (!chromiumAvailable()) return this.skip();
+    const done = await upload(teacher, 'xss.gift', { title: 'Bank XSS' });
+    expect(done.status, done.body.slice(0, 500)).to.equal(200);
+    const itemLink = /href="(\d+\/items\/\d+)"/.exec(done.body)![1]!;
+    const preview = await get(teacher, `content/banks/${itemLink}`);
+    expect(preview.body).to.contain('Berapa');
+    expect(preview.body).not.to.match(/onerror|<script>alert|javascript:/);
+    // The same page in Chromium: no dialog, no script element from the bank.
+    await tool.jejak.conn.db.updateTable('launch_session').set({ binding: null }).where('id', '=', /\/s\/([^/]+)\//.exec(home(teacher))![1]).execute();
+    const browser = await openChromium();
+    try {
+      const page = await browser.context.newPage();
+      const dialogs: string[] = [];
+      page.on('dialog', (d) => {
+        dialogs.push(d.message());
+        void d.dismiss();
+      });
+      await page.goto(new URL(`content/banks/${itemLink}`, home(teacher)).toString());
+      await page.getByText('klik').first().click().catch(() => undefined);
+      await page.waitForTimeout(300);
+      expect(dialogs).to.deep.equal([]);
+      expect(await page.locator('main script').count()).to.equal(0);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('bank pages pass axe-core in headless Chromium at 360 px, in English and Bahasa Indonesia', async function () {
+    if (!chromiumAvailable()) return this.skip();
+    const sid = /\/s\/([^/]+)\//.exec(home(teacher))![1];
+    await tool.jejak.conn.db.updateTable('launch_session').set({ binding: null }).where('id', '=', sid).execute();
+    const bank = await tool.jejak.conn.db.selectFrom('bank').select('id').where('tenant_id', 'is', null).executeTakeFirstOrThrow();
+    const bankPage = await get(teacher, `content/banks/${bank.id}`);
+    const itemLink = /href="(\d+\/items\/\d+)"/.exec(bankPage.body)![1]!;
+    const browser = await openChromium({ viewport: { width: 360, height: 800 } });
+    try {
+      const page = await browser.context.newPage();
+      for (const lang of ['en', 'id']) {
+        for (const rel of ['content/banks', `content/banks/${bank.id}`, `content/banks/${itemLink}`, 'content/banks/import']) {
+          const url = `${new URL(rel, home(teacher))}?lang=${lang}`;
+          const res = await page.goto(url);
+          expect(res?.status(), url).to.equal(200);
+          expect(await page.getAttribute('html', 'lang')).to.equal(lang);
+          expect(await axeViolations(page), url).to.deep.equal([]);
+          expect(await sidewaysOverflow(page), `${url} scrolls sideways at 360 px`).to.be.at.most(0);
+        }
+      }
+    } finally {
+      await browser.close();
+    }
   });
 });
