@@ -38,7 +38,8 @@ export async function runCli(argv: string[], out: (s: string) => void = (s) => p
   if (command !== 'platform' && command !== 'urls' && command !== 'keys') throw new UsageError(`unknown command "${command}"`);
 
   const config = loadConfig();
-  const jejak = await createJejak(config, createLogger('warn'));
+  // A command does its one thing: no background work (jobs, grade sending) in the CLI process.
+  const jejak = await createJejak({ ...config, backgroundWork: false }, createLogger('warn'));
   try {
     if (command === 'urls') {
       out(`Registration URL: ${jejak.urls.registration}`);
