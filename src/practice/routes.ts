@@ -201,16 +201,27 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
     }, problemMessage ? 400 : 200);
   }
 
+  /** The learner and the item presentation a form posts back (its token); a stale token goes back to the practice page. */
+  async function postedPresentation(req: Request, res: Response) {
+    const l = await learnerOrExplain(req, res);
+    if (!l) return undefined;
+    const token = typeof req.body?.token === 'string' ? req.body.token : '';
+    const shown = await findPresentation(db, l, token);
+    if (!shown) {
+      res.redirect(303, `${base(res.locals.launch!)}/practice?stale=1`);
+      return undefined;
+    }
+    return { l, token, shown };
+  }
+
   const showPractice = wrap((req, res) => showItem(req, res));
   r.get('/practice', showPractice);
 
   r.post('/practice/answer', form, wrap(async (req, res) => {
     const launch = res.locals.launch!;
-    const l = await learnerOrExplain(req, res);
-    if (!l) return;
-    const token = typeof req.body?.token === 'string' ? req.body.token : '';
-    const shown = await findPresentation(db, l, token);
-    if (!shown) return res.redirect(303, `${base(launch)}/practice?stale=1`);
+    const posted = await postedPresentation(req, res);
+    if (!posted) return;
+    const { l, token, shown } = posted;
     if (shown.answered_at !== null) return res.redirect(303, `${base(launch)}/practice/answered/${encodeURIComponent(token)}`);
     const item = await itemOf(shown.item_id);
     let response: ItemResponse;
@@ -228,11 +239,9 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
 
   r.post('/practice/hint', form, wrap(async (req, res) => {
     const launch = res.locals.launch!;
-    const l = await learnerOrExplain(req, res);
-    if (!l) return;
-    const token = typeof req.body?.token === 'string' ? req.body.token : '';
-    const shown = await findPresentation(db, l, token);
-    if (!shown) return res.redirect(303, `${base(launch)}/practice?stale=1`);
+    const posted = await postedPresentation(req, res);
+    if (!posted) return;
+    const { l, token, shown } = posted;
     const item = await itemOf(shown.item_id);
     await useHint(db, l, token, item.hints.length);
     res.redirect(303, `${base(launch)}/practice#hint-${Math.min(shown.hints_used + 1, item.hints.length)}`);
