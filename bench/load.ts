@@ -7,6 +7,7 @@
  *   npm run bench:load                                   300 students launching over 60 s, then 120 s of answering
  *   npm run bench:load -- --students 30 --ramp-seconds 5 --seconds 10 --out bench/tmp     a short run
  *   options: --db sqlite,postgres  --think-ms N (mean pause before answering)  --class-size N
+ *            --cpu-prof DIR (the tool writes a V8 CPU profile there when it stops)
  *            --postgres URL (default postgres://postgres@127.0.0.1:5432/postgres; a fresh database is created and dropped)
  *
  * "answer→next item" is what a student waits for in one cycle: the answer POST with its redirect to
@@ -35,6 +36,7 @@ const { values: args } = parseArgs({
     db: { type: 'string', default: 'sqlite,postgres' },
     postgres: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
     out: { type: 'string', default: 'bench' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const STUDENTS = Number(args.students);
@@ -68,7 +70,8 @@ function cpuSeconds(pid: number): number {
 
 /** The tool under load. One process today; a `--processes N` option would start N behind one address here. */
 async function startTool(databaseUrl: string, port: number): Promise<JejakProcess> {
-  return startJejakProcess({ databaseUrl, port, nice: 5 });
+  const nodeArgs = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args['cpu-prof'])}`] : [];
+  return startJejakProcess({ databaseUrl, port, nodeArgs });
 }
 
 interface Measurements {
@@ -229,7 +232,7 @@ function markdown(r: { generatedAt: string; machine: Record<string, unknown>; se
     '# Load: a class start, then steady answering',
     '',
     `${s.students} students in classes of ${s.classSize} launch from the Moodle simulator over ${s.rampSeconds} s, then everyone keeps answering for ${s.steadySeconds} s more`,
-    `(a pause of ${s.thinkMs / 2}–${(s.thinkMs * 3) / 2} ms before each answer, a quarter of that reading the feedback). Jejak runs as a separate process (nice 5);`,
+    `(a pause of ${s.thinkMs / 2}–${(s.thinkMs * 3) / 2} ms before each answer, a quarter of that reading the feedback). Jejak runs as a separate process, at the same priority as the database;`,
     'the load generator and the simulator share another process. Latencies in ms, p50 / p99. "answer→next" = the answer POST with its',
     'redirect to the feedback page plus the GET of the next item; "steady" = cycles started after the last launch.',
     `Target: answer→next p99 < ${s.targetP99Ms} ms and no errors.`,

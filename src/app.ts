@@ -21,6 +21,7 @@ import { sessionArea } from './web/session';
 import { RateCounter, rateLimits } from './web/rate-limit';
 import { PlatformOrigins } from './web/security';
 import { createTracer, type KnowledgeTracer } from './kt/tracer';
+import { BankContents } from './content/bank-content';
 import { ModelCache } from './kt/models';
 import { createTrainingJobs, type TrainingJobs } from './kt/jobs/runner';
 import { enqueueScore } from './grades/outbox';
@@ -99,7 +100,8 @@ export async function createJejak(config: Config, log: Logger = createLogger(con
   const metrics = new Metrics();
 
   const models = new ModelCache();
-  const tracer = timedTracer(createTracer({ db, log, models }), metrics.inferenceSeconds);
+  const banks = new BankContents();
+  const tracer = timedTracer(createTracer({ db, log, models, banks }), metrics.inferenceSeconds);
   const leaseSeconds = config.jobs.trainingLeaseSeconds;
   const training = await createTrainingJobs({
     db, log, queue: jobs, leaseSeconds,
@@ -113,9 +115,9 @@ export async function createJejak(config: Config, log: Logger = createLogger(con
       events.publish({ type: 'answer', ...answer }).catch((e) => log.warn('answer event not published', { error: String(e) }));
     },
     practice: {
-      db, tracer, enqueueScore, studentOverrides,
+      db, banks, tracer, enqueueScore, studentOverrides,
       // Inside an attempt's transaction the tracer must read through it (SQLite has one connection).
-      tracerWithin: (trx) => createTracer({ db: trx, log, models }),
+      tracerWithin: (trx) => createTracer({ db: trx, log, models, banks }),
     },
   });
   const services = new PlatformServices(db, platforms, store, config.grades.requestTimeoutMs);
@@ -169,6 +171,10 @@ export async function createJejak(config: Config, log: Logger = createLogger(con
     read: async () => (await db.selectFrom('score_outbox').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute())
       .map((r) => ({ labels: { status: r.status }, value: Number(r.n) })),
   });
+  metrics.gauge({
+    name: 'jejak_db_statements_total', help: 'SQL statements run by this process', type: 'counter',
+    read: async () => [{ value: conn.statements() }],
+  });
   if (conn.poolUsage) {
     const usage = conn.poolUsage;
     metrics.gauge({
@@ -215,8 +221,7 @@ function timedTracer(t: KnowledgeTracer, h: Histogram): KnowledgeTracer {
   };
   return {
     ...t,
-    skillMastery: timed('skill_mastery', (s) => t.skillMastery(s)),
-    itemSuccess: timed('item_success', (s, ids) => t.itemSuccess(s, ids)),
+    knowledge: timed('knowledge', (s) => t.knowledge(s)),
     classMastery: timed('class_mastery', (tenantId, contextId, bankId, subs) => t.classMastery(tenantId, contextId, bankId, subs)),
   };
 }

@@ -13,6 +13,8 @@ export interface Connection {
   where: string;
   /** The pool's connections (PostgreSQL), for /metrics. */
   poolUsage?: () => { total: number; idle: number; waiting: number };
+  /** SQL statements run through `db` so far (for /metrics, and the test that keeps an answer's statements few). */
+  statements: () => number;
   close(): Promise<void>;
 }
 
@@ -32,6 +34,8 @@ export function isMysqlUrl(url: string): boolean {
  * first use.
  */
 export async function connect(url: string, root: string): Promise<Connection> {
+  let statements = 0;
+  const counted = { log: () => void statements++, statements: () => statements };
   if (isMysqlUrl(url)) {
     const { createPool } = await import('mysql2');
     const pool = createPool({
@@ -43,8 +47,8 @@ export async function connect(url: string, root: string): Promise<Connection> {
       // SUM/AVG are DECIMAL in MySQL and would otherwise arrive as strings (BIGINT arrives as a number).
       decimalNumbers: true,
     });
-    const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
-    return { db, dialect: 'mysql', where: withoutCredentials(url), close: () => db.destroy() };
+    const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }), log: counted.log });
+    return { db, dialect: 'mysql', where: withoutCredentials(url), statements: counted.statements, close: () => db.destroy() };
   }
   if (isPostgresUrl(url)) {
     const pg = await import('pg');
@@ -56,9 +60,9 @@ export async function connect(url: string, root: string): Promise<Connection> {
     // Nor a client in use: its query fails (an error page), and the pool drops it when it comes back.
     // pg-pool listens only while a client is idle, and an unheard 'error' event is an uncaught exception.
     pool.on('connect', (client) => client.on('error', () => undefined));
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: counted.log });
     const poolUsage = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
-    return { db, dialect: 'postgres', where: withoutCredentials(url), poolUsage, close: () => db.destroy() };
+    return { db, dialect: 'postgres', where: withoutCredentials(url), poolUsage, statements: counted.statements, close: () => db.destroy() };
   }
   const file = url === ':memory:' ? url : path.resolve(root, url);
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -69,8 +73,8 @@ export async function connect(url: string, root: string): Promise<Connection> {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  return { db, dialect: 'sqlite', where: file, close: () => db.destroy() };
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), log: counted.log });
+  return { db, dialect: 'sqlite', where: file, statements: counted.statements, close: () => db.destroy() };
 }
 
 /**

@@ -16,6 +16,11 @@ export const ScoreChange = z.object({
   gradingProgress: GradingProgress,
   /** ISO 8601: when the score was reached (the attempt's time). */
   timestamp: z.string().refine((t) => !Number.isNaN(Date.parse(t)), 'must be an ISO 8601 date-time'),
+  /**
+   * The AGS endpoint claim of the launch the answer came through (a launch of one of the activity's
+   * links), as the platform sent it. Without it, the latest stored launch's claim is used.
+   */
+  endpoint: z.unknown().optional(),
 });
 export type ScoreChange = z.infer<typeof ScoreChange>;
 
@@ -39,7 +44,8 @@ export async function enqueueScore(db: Db, change: ScoreChange): Promise<void> {
   if (existing && Math.floor(timestamp / 1000) <= Math.floor(existing.score_timestamp / 1000)) {
     timestamp = (Math.floor(existing.score_timestamp / 1000) + 1) * 1000;
   }
-  const ags = await agsEndpointOf(db, c);
+  const own = AgsClaim.safeParse(c.endpoint);
+  const ags = own.success ? own.data : await agsEndpointOf(db, c);
   const score = {
     score_given: c.scoreGiven,
     score_maximum: c.scoreMaximum,

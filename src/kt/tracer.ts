@@ -23,6 +23,7 @@ import type { Db } from '../db/schema';
 import { upsert } from '../db/writes';
 import type { Logger } from '../log';
 import { EloModel, type EloState } from './coldstart';
+import { BankContents, type BankContent } from '../content/bank-content';
 import { activeModel, ModelCache, type LoadedModel } from './models';
 import type { DktState } from './predict';
 
@@ -43,16 +44,23 @@ export interface TracedAnswer {
   at: number;
 }
 
-export interface KnowledgeTracer {
+/** What the tracer knows of one student at one moment. */
+export interface StudentKnowledge {
   /** Per skill id of the bank: the probability the student answers a typical item of that skill correctly next. */
-  skillMastery(student: StudentKey): Promise<Map<number, number>>;
+  mastery: Map<number, number>;
   /** P(correct) for each candidate item id (item-aware where the model is). Ids not in the bank are left out. */
-  itemSuccess(student: StudentKey, itemIds: number[]): Promise<Map<number, number>>;
+  itemSuccess(itemIds: readonly number[]): Map<number, number>;
+}
+
+export interface KnowledgeTracer {
+  /** The student's current knowledge, read once (a page asks this once and uses it throughout). */
+  knowledge(student: StudentKey): Promise<StudentKnowledge>;
   /**
-   * Folds ONE answer into the student's stored state; called inside the attempt's own transaction
-   * (`db` is that transaction), after the attempt row is inserted. Not for preview attempts.
+   * Folds ONE answer into the student's stored state and returns the knowledge after it; called inside
+   * the attempt's own transaction (`db` is that transaction), after the attempt row is inserted. Not
+   * for preview attempts.
    */
-  recordAnswer(db: Db, student: StudentKey, answer: TracedAnswer): Promise<void>;
+  recordAnswer(db: Db, student: StudentKey, answer: TracedAnswer): Promise<StudentKnowledge>;
   /** Mastery of many students of a course at once (teacher views), in one batch call. */
   classMastery(tenantId: number, contextId: string, bankId: number, userSubs: string[]): Promise<Map<string, Map<number, number>>>;
   /**
@@ -67,6 +75,8 @@ export interface TracerDeps {
   log: Logger;
   /** Loaded models (default: one cache for the whole process, so that tracers made per transaction share it). */
   models?: ModelCache;
+  /** Banks' skills and items (default: a cache of this tracer's own). */
+  banks?: BankContents;
 }
 
 /** What an estimator folds in. */
@@ -235,12 +245,49 @@ async function histories(db: Db, course: Course, subs: readonly string[]): Promi
   return out;
 }
 
-async function storedStates(db: Db, course: Course, subs: readonly string[], key: string): Promise<Map<string, { state: Uint8Array; steps: number }>> {
-  const rows = await db.selectFrom('kt_state').select(['user_sub', 'state', 'steps'])
+/** Stored states by model key, then by user sub. */
+type StoredStates = Map<string, Map<string, { state: Uint8Array; steps: number }>>;
+
+/** The students' stored states under every model key, in one statement. */
+async function storedStates(db: Db, course: Course, subs: readonly string[]): Promise<StoredStates> {
+  const rows = await db.selectFrom('kt_state').select(['model_key', 'user_sub', 'state', 'steps'])
     .where('tenant_id', '=', course.tenantId).where('context_id', '=', course.contextId)
-    .where('bank_id', '=', course.bankId).where('model_key', '=', key).where('user_sub', 'in', subs)
+    .where('bank_id', '=', course.bankId).where('user_sub', 'in', subs)
     .execute();
-  return new Map(rows.map((r) => [r.user_sub, { state: r.state, steps: r.steps }]));
+  const out: StoredStates = new Map();
+  for (const r of rows) {
+    let byUser = out.get(r.model_key);
+    if (!byUser) out.set(r.model_key, (byUser = new Map()));
+    byUser.set(r.user_sub, { state: r.state, steps: r.steps });
+  }
+  return out;
+}
+
+/** What the tracer reads of a course's students before it can answer: answers given, the active model, stored states. */
+interface Reading {
+  counts: Map<string, number>;
+  modelId: number | null;
+  stored: StoredStates;
+}
+
+/** One student's reading in two statements (run together): what every page and every answer needs. */
+async function readStudent(db: Db, student: StudentKey): Promise<Reading> {
+  const subs = [student.userSub];
+  const [head, stored] = await Promise.all([
+    db.selectNoFrom((eb) => [
+      attemptsOf(db, student, subs).select(eb.fn.countAll().as('n')).as('answered'),
+      eb.selectFrom('kt_model').select('id')
+        .where('tenant_id', '=', student.tenantId).where('bank_id', '=', student.bankId).where('status', '=', 'active')
+        .limit(1).as('model_id'),
+    ]).executeTakeFirstOrThrow(),
+    storedStates(db, student, subs),
+  ]);
+  return { counts: new Map([[student.userSub, Number(head.answered ?? 0)]]), modelId: head.model_id ?? null, stored };
+}
+
+async function readClass(db: Db, course: Course, subs: readonly string[]): Promise<Reading> {
+  const [counts, active, stored] = await Promise.all([answerCounts(db, course, subs), activeModel(db, course.tenantId, course.bankId), storedStates(db, course, subs)]);
+  return { counts, modelId: active?.id ?? null, stored };
 }
 
 async function saveState(db: Db, course: Course, userSub: string, key: string, state: Buffer, steps: number, at: number): Promise<void> {
@@ -251,11 +298,11 @@ async function saveState(db: Db, course: Course, userSub: string, key: string, s
 
 /**
  * Every student's state under `est`, as a full recompute of their history would give: the stored
- * one when it has folded in exactly `counts` answers, else rebuilt from the attempts and stored.
+ * one when it has folded in exactly the answers counted, else rebuilt from the attempts and stored.
  */
-async function currentStates<S>(db: Db, course: Course, subs: readonly string[], est: Estimator<S>, counts: ReadonlyMap<string, number>): Promise<S[]> {
-  const stored = await storedStates(db, course, subs, est.key);
-  const stale = subs.filter((sub) => stored.get(sub)?.steps !== (counts.get(sub) ?? 0));
+async function currentStates<S>(db: Db, course: Course, subs: readonly string[], est: Estimator<S>, r: Reading): Promise<S[]> {
+  const stored = r.stored.get(est.key);
+  const stale = subs.filter((sub) => stored?.get(sub)?.steps !== (r.counts.get(sub) ?? 0));
   const rebuilt = new Map<string, S>();
   if (stale.length) {
     const history = await histories(db, course, stale);
@@ -268,7 +315,7 @@ async function currentStates<S>(db: Db, course: Course, subs: readonly string[],
       await saveState(db, course, sub, est.key, est.encode(state), answers.length, now);
     }
   }
-  return subs.map((sub) => rebuilt.get(sub) ?? est.decode(stored.get(sub)!.state));
+  return subs.map((sub) => rebuilt.get(sub) ?? est.decode(stored!.get(sub)!.state));
 }
 
 const processModels = new ModelCache();
@@ -276,79 +323,74 @@ const processModels = new ModelCache();
 export function createTracer(deps: TracerDeps): KnowledgeTracer {
   const { db, log } = deps;
   const models = deps.models ?? processModels;
+  const banks = deps.banks ?? new BankContents();
   const cold = coldEstimator();
 
-  /** The active model's estimator for a tenant's bank, or null while the cold start serves. */
-  async function dktFor(conn: Db, tenantId: number, bankId: number): Promise<Estimator<DktState> | null> {
-    const active = await activeModel(conn, tenantId, bankId);
-    return active ? dktEstimator(await models.get(conn, active.id)) : null;
+  const dktOf = async (conn: Db, modelId: number | null): Promise<Estimator<DktState> | null> => (modelId === null ? null : dktEstimator(await models.get(conn, modelId)));
+
+  /**
+   * Each student's knowledge from their states: the model's where it knows the skill or item, the
+   * cold start's elsewhere.
+   */
+  function knowledgeFrom(bank: BankContent, dkt: Estimator<DktState> | null, dktStates: DktState[], coldStates: ColdState[]): StudentKnowledge[] {
+    const fromModel = dkt ? dkt.mastery(dktStates, bank.skillIds) : [];
+    const uncovered = bank.skillIds.filter((id) => !fromModel[0]?.has(id));
+    const fromCold = uncovered.length ? cold.mastery(coldStates, uncovered) : [];
+    return coldStates.map((coldState, i) => ({
+      mastery: new Map(bank.skillIds.map((id) => [id, fromModel[i]?.get(id) ?? fromCold[i].get(id)!])),
+      itemSuccess(itemIds) {
+        const items = new Map<number, readonly number[]>();
+        for (const id of itemIds) {
+          const item = bank.items.get(id);
+          if (item) items.set(id, item.skillIds);
+        }
+        const model = dkt ? dkt.itemSuccess(dktStates[i], items) : new Map<number, number>();
+        const rest = new Map([...items].filter(([id]) => !model.has(id)));
+        const coldP = rest.size ? cold.itemSuccess(coldState, rest) : new Map<number, number>();
+        return new Map([...items.keys()].map((id) => [id, model.get(id) ?? coldP.get(id)!]));
+      },
+    }));
   }
 
-  async function bankSkillIds(bankId: number): Promise<number[]> {
-    const rows = await db.selectFrom('skill').select('id').where('bank_id', '=', bankId).orderBy('id').execute();
-    return rows.map((r) => r.id);
-  }
-
-  /** Mastery per student: the model's where it knows the skill, the cold start's elsewhere. */
-  async function mastery(course: Course, subs: string[]): Promise<Map<number, number>[]> {
-    if (subs.length === 0) return [];
-    const [skillIds, counts, dkt] = await Promise.all([bankSkillIds(course.bankId), answerCounts(db, course, subs), dktFor(db, course.tenantId, course.bankId)]);
-    const fromModel = dkt ? dkt.mastery(await currentStates(db, course, subs, dkt, counts), skillIds) : [];
-    const uncovered = skillIds.filter((id) => !fromModel[0]?.has(id));
-    const fromCold = uncovered.length ? cold.mastery(await currentStates(db, course, subs, cold, counts), uncovered) : [];
-    return subs.map((_, i) => new Map(skillIds.map((id) => [id, fromModel[i]?.get(id) ?? fromCold[i].get(id)!])));
+  async function knowledgeOf(conn: Db, course: Course, subs: readonly string[], r: Reading): Promise<StudentKnowledge[]> {
+    const [bank, dkt] = await Promise.all([banks.bank(conn, course.bankId), dktOf(conn, r.modelId)]);
+    const dktStates = dkt ? await currentStates(conn, course, subs, dkt, r) : [];
+    return knowledgeFrom(bank, dkt, dktStates, await currentStates(conn, course, subs, cold, r));
   }
 
   return {
-    async skillMastery(student) {
-      return (await mastery(student, [student.userSub]))[0];
-    },
-
-    async itemSuccess(student, itemIds) {
-      if (itemIds.length === 0) return new Map();
-      const rows = await db.selectFrom('item').leftJoin('item_skill', 'item_skill.item_id', 'item.id')
-        .select(['item.id as itemId', 'item_skill.skill_id as skillId'])
-        .where('item.bank_id', '=', student.bankId).where('item.id', 'in', itemIds)
-        .execute();
-      const items = new Map<number, number[]>();
-      for (const r of rows) {
-        let skills = items.get(r.itemId);
-        if (!skills) items.set(r.itemId, (skills = []));
-        if (r.skillId !== null) skills.push(r.skillId);
-      }
-      const subs = [student.userSub];
-      const [counts, dkt] = await Promise.all([answerCounts(db, student, subs), dktFor(db, student.tenantId, student.bankId)]);
-      const fromModel = dkt ? dkt.itemSuccess((await currentStates(db, student, subs, dkt, counts))[0], items) : new Map<number, number>();
-      const uncovered = new Map([...items].filter(([id]) => !fromModel.has(id)));
-      if (uncovered.size === 0) return fromModel;
-      const fromCold = cold.itemSuccess((await currentStates(db, student, subs, cold, counts))[0], uncovered);
-      return new Map([...items.keys()].map((id) => [id, fromModel.get(id) ?? fromCold.get(id)!]));
+    async knowledge(student) {
+      return (await knowledgeOf(db, student, [student.userSub], await readStudent(db, student)))[0];
     },
 
     async recordAnswer(tx, student, answer) {
-      const subs = [student.userSub];
-      const answered = (await answerCounts(tx, student, subs)).get(student.userSub) ?? 0;
-      const advance = async <S>(est: Estimator<S>): Promise<void> => {
-        const stored = (await storedStates(tx, student, subs, est.key)).get(student.userSub);
+      const sub = student.userSub;
+      const r = await readStudent(tx, student);
+      const answered = r.counts.get(sub) ?? 0;
+      const advance = async <S>(est: Estimator<S>): Promise<S> => {
+        const stored = r.stored.get(est.key)?.get(sub);
         if (stored && stored.steps === answered - 1) {
           const state = est.decode(stored.state);
           est.fold(state, answer);
-          await saveState(tx, student, student.userSub, est.key, est.encode(state), answered, answer.at);
-        } else {
-          // No state under this model yet, or it missed answers: the history (which holds this answer) rebuilds it.
-          if (stored) log.debug('kt state rebuilt', { model: est.key, steps: stored.steps, answered });
-          await currentStates(tx, student, subs, est, new Map([[student.userSub, answered]]));
+          await saveState(tx, student, sub, est.key, est.encode(state), answered, answer.at);
+          return state;
         }
+        // No state under this model yet, or it missed answers: the history (which holds this answer) rebuilds it.
+        if (stored) log.debug('kt state rebuilt', { model: est.key, steps: stored.steps, answered });
+        return (await currentStates(tx, student, [sub], est, r))[0];
       };
-      await advance(cold);
-      const dkt = await dktFor(tx, student.tenantId, student.bankId);
-      if (dkt) await advance(dkt);
+      const [bank, dkt] = await Promise.all([banks.bank(tx, student.bankId), dktOf(tx, r.modelId)]);
+      const coldState = await advance(cold);
+      const dktState = dkt ? await advance(dkt) : undefined;
+      return knowledgeFrom(bank, dkt, dktState ? [dktState] : [], [coldState])[0];
     },
 
     async classMastery(tenantId, contextId, bankId, userSubs) {
       const subs = [...new Set(userSubs)];
-      const all = await mastery({ tenantId, contextId, bankId }, subs);
-      return new Map(subs.map((sub, i) => [sub, all[i]]));
+      if (subs.length === 0) return new Map();
+      const course = { tenantId, contextId, bankId };
+      const all = await knowledgeOf(db, course, subs, await readClass(db, course, subs));
+      return new Map(subs.map((sub, i) => [sub, all[i].mastery]));
     },
 
     async forget(tx, key) {

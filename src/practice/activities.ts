@@ -1,4 +1,6 @@
-import type { Db } from '../db/schema';
+import type { Selectable } from 'kysely';
+import type { ActivityTable, Db } from '../db/schema';
+import { readBankSkills, type BankSkillRow } from '../content/bank-content';
 import { insertReturningId, upsert } from '../db/writes';
 import { randomToken } from '../crypto';
 import { CLAIM } from '../lti/claims';
@@ -17,6 +19,8 @@ export interface Activity {
   title: string;
   settings: ActivitySettings;
   resourceId: string;
+  /** The gradebook column the LMS made for the activity's link (AGS `lineitem`), once a launch named it. */
+  lineItemUrl: string | null;
 }
 
 export interface BankSkill {
@@ -45,15 +49,11 @@ export async function banksFor(db: Db, tenantId: number, locale: Locale): Promis
 
 /** A bank's skills in the bank's order, named in the viewer's language when the bank has it. */
 export async function bankSkills(db: Db, bankId: number, locale: Locale): Promise<BankSkill[]> {
-  const rows = await db.selectFrom('skill').select(['id', 'code', 'name', 'details', 'position']).where('bank_id', '=', bankId)
-    .orderBy('position').orderBy('id').execute();
-  const prereqs = rows.length
-    ? await db.selectFrom('skill_prerequisite').select(['skill_id', 'prerequisite_id']).where('skill_id', 'in', rows.map((r) => r.id)).execute()
-    : [];
-  return rows.map((r) => ({
-    id: r.id, code: r.code, position: r.position, name: skillName(r.name, r.details, locale),
-    prerequisites: prereqs.filter((p) => p.skill_id === r.id).map((p) => p.prerequisite_id),
-  }));
+  return localisedSkills(await readBankSkills(db, bankId), locale);
+}
+
+export function localisedSkills(rows: readonly BankSkillRow[], locale: Locale): BankSkill[] {
+  return rows.map((r) => ({ id: r.id, code: r.code, position: r.position, name: skillName(r.name, r.details, locale), prerequisites: r.prerequisites }));
 }
 
 /** skill.details may carry translated names: { "names": { "en": "…", "id": "…" } }. */
@@ -81,7 +81,7 @@ export async function createActivity(db: Db, a: { tenantId: number; contextId: s
     tenant_id: a.tenantId, context_id: a.contextId, bank_id: a.bankId, title: a.title, settings: JSON.stringify(a.settings),
     resource_id: resourceId, line_item_url: null, created_by: a.createdBy, created_at: Date.now(),
   });
-  return { id, tenantId: a.tenantId, contextId: a.contextId, bankId: a.bankId, title: a.title, settings: a.settings, resourceId };
+  return { id, tenantId: a.tenantId, contextId: a.contextId, bankId: a.bankId, title: a.title, settings: a.settings, resourceId, lineItemUrl: null };
 }
 
 export async function linkActivity(db: Db, tenantId: number, contextId: string, resourceLinkId: string, activityId: number): Promise<void> {
@@ -89,9 +89,16 @@ export async function linkActivity(db: Db, tenantId: number, contextId: string, 
     ['tenant_id', 'resource_link_id'], { activity_id: activityId, context_id: contextId });
 }
 
+function toActivity(r: Selectable<ActivityTable>): Activity {
+  return {
+    id: r.id, tenantId: r.tenant_id, contextId: r.context_id, bankId: r.bank_id, title: r.title, settings: parseSettings(r.settings),
+    resourceId: r.resource_id, lineItemUrl: r.line_item_url,
+  };
+}
+
 export async function loadActivity(db: Db, tenantId: number, activityId: number): Promise<Activity | undefined> {
   const r = await db.selectFrom('activity').selectAll().where('tenant_id', '=', tenantId).where('id', '=', activityId).executeTakeFirst();
-  return r && { id: r.id, tenantId: r.tenant_id, contextId: r.context_id, bankId: r.bank_id, title: r.title, settings: parseSettings(r.settings), resourceId: r.resource_id };
+  return r && toActivity(r);
 }
 
 /**
@@ -102,9 +109,12 @@ export async function loadActivity(db: Db, tenantId: number, activityId: number)
  */
 export async function activityForLaunch(db: Db, launch: LaunchContext): Promise<Activity | undefined> {
   if (!launch.resourceLinkId) return undefined;
-  const linked = await db.selectFrom('activity_link').select('activity_id')
-    .where('tenant_id', '=', launch.tenantId).where('resource_link_id', '=', launch.resourceLinkId).executeTakeFirst();
-  let activity = linked && await loadActivity(db, launch.tenantId, linked.activity_id);
+  // Every page behind a launch asks this: one statement in the usual case.
+  const linked = await db.selectFrom('activity_link').innerJoin('activity', 'activity.id', 'activity_link.activity_id')
+    .selectAll('activity')
+    .where('activity_link.tenant_id', '=', launch.tenantId).where('activity_link.resource_link_id', '=', launch.resourceLinkId)
+    .where('activity.tenant_id', '=', launch.tenantId).executeTakeFirst();
+  let activity = linked && toActivity(linked);
   if (!activity) {
     const named = launch.claims[CLAIM.custom]?.[ACTIVITY_PARAM];
     if (typeof named !== 'string' || !named) return undefined;
@@ -125,13 +135,14 @@ async function copyActivity(db: Db, source: Activity, contextId: string): Promis
     tenant_id: source.tenantId, context_id: contextId, bank_id: source.bankId, title: source.title, settings: JSON.stringify(source.settings),
     resource_id: source.resourceId, line_item_url: null, created_by: null, created_at: Date.now(),
   });
-  return { ...source, id, contextId };
+  return { ...source, id, contextId, lineItemUrl: null };
 }
 
 /** The gradebook column the LMS made for the link (AGS `lineitem`), kept for grade passback. */
 async function rememberLineItem(db: Db, activity: Activity, launch: LaunchContext): Promise<void> {
   const url = launch.claims[CLAIM.agsEndpoint]?.lineitem;
-  if (typeof url !== 'string' || activity.contextId !== launch.contextId) return;
+  if (typeof url !== 'string' || activity.contextId !== launch.contextId || activity.lineItemUrl === url) return;
   await db.updateTable('activity').set({ line_item_url: url }).where('id', '=', activity.id)
     .where((eb) => eb.or([eb('line_item_url', 'is', null), eb('line_item_url', '!=', url)])).execute();
+  activity.lineItemUrl = url;
 }

@@ -1,15 +1,18 @@
 import crypto from 'node:crypto';
 import type { Db, PracticePresentationTable } from '../db/schema';
-import type { KnowledgeTracer, StudentKey } from '../kt/tracer';
+import type { KnowledgeTracer, StudentKey, StudentKnowledge } from '../kt/tracer';
 import type { ScoreChange } from '../grades/outbox';
 import type { Locale } from '../web/i18n';
 import { randomToken } from '../crypto';
-import { bankSkills, type Activity, type BankSkill } from './activities';
+import type { BankContents } from '../content/bank-content';
+import { localisedSkills, type Activity, type BankSkill } from './activities';
 import { chooseNextItem, type ChoiceKind, type PolicyHistoryEntry, type PolicyItem, type TeacherOverrides } from './policy';
 
 /** What practice needs from the other parts of Jejak; wired in the composition root. */
 export interface PracticeDeps {
   db: Db;
+  /** Banks' skills, items and item bodies, read once per process (banks never change once imported). */
+  banks: BankContents;
   tracer: KnowledgeTracer;
   /** The tracer reading and writing through `db` (the attempt's transaction), so it sees the new attempt. */
   tracerWithin(db: Db): KnowledgeTracer;
@@ -55,7 +58,7 @@ export interface SkillProgress extends BankSkill {
 
 /** The activity's skills for this student (the teacher's skipped ones left out), with mastery. */
 export async function skillProgress(deps: PracticeDeps, l: Learner, locale: Locale, mastery: ReadonlyMap<number, number>, overrides: TeacherOverrides, paused: number[] = []): Promise<SkillProgress[]> {
-  const all = await bankSkills(deps.db, l.activity.bankId, locale);
+  const all = localisedSkills((await deps.banks.bank(deps.db, l.activity.bankId)).skills, locale);
   const skipped = new Set(overrides.skippedSkills);
   const chosen = l.activity.settings.skillIds.filter((id) => !skipped.has(id));
   return chosen.map((id) => all.find((s) => s.id === id)).filter((s): s is BankSkill => !!s).map((s) => {
@@ -64,9 +67,9 @@ export async function skillProgress(deps: PracticeDeps, l: Learner, locale: Loca
   });
 }
 
-/** The engine's mastery for the learner. A preview has no state of its own, so it shows the teacher's (cold start). */
-export function masteryOf(deps: PracticeDeps, l: Learner): Promise<Map<number, number>> {
-  return deps.tracer.skillMastery(studentKey(l));
+/** The engine's knowledge of the learner. A preview has no state of its own, so it shows the teacher's (cold start). */
+export function knowledgeOf(deps: PracticeDeps, l: Learner): Promise<StudentKnowledge> {
+  return deps.tracer.knowledge(studentKey(l));
 }
 
 function presentations(db: Db, l: Learner) {
@@ -87,20 +90,12 @@ async function history(db: Db, l: Learner): Promise<PolicyHistoryEntry[]> {
   return rows.map((r) => ({ itemId: r.item_id, skillId: r.skill_id, masteryBefore: (JSON.parse(r.reason) as PresentationReason).mastery }));
 }
 
-/** Items of the bank practising the activity's skills (the policy keeps those entirely inside them). */
-async function activityItems(db: Db, l: Learner): Promise<PolicyItem[]> {
-  const rows = await db.selectFrom('item').innerJoin('item_skill', 'item_skill.item_id', 'item.id')
-    .select(['item.id', 'item.position', 'item_skill.skill_id'])
-    .where('item.bank_id', '=', l.activity.bankId)
-    .where('item.id', 'in', (eb) => eb.selectFrom('item_skill').select('item_id').where('skill_id', 'in', l.activity.settings.skillIds))
-    .orderBy('item.id').execute();
-  const items = new Map<number, PolicyItem>();
-  for (const r of rows) {
-    const item = items.get(r.id) ?? { id: r.id, position: r.position, skillIds: [] };
-    item.skillIds.push(r.skill_id);
-    items.set(r.id, item);
-  }
-  return [...items.values()];
+/** Items of the bank practising at least one of the activity's skills (the policy keeps those entirely inside them). */
+async function activityItems(deps: PracticeDeps, l: Learner): Promise<PolicyItem[]> {
+  const chosen = new Set(l.activity.settings.skillIds);
+  const bank = await deps.banks.bank(deps.db, l.activity.bankId);
+  return [...bank.items.values()].filter((i) => i.skillIds.some((s) => chosen.has(s)))
+    .map((i) => ({ id: i.id, position: i.position, skillIds: [...i.skillIds] }));
 }
 
 export interface CurrentItem {
@@ -114,20 +109,21 @@ export interface CurrentItem {
  * The item the learner is on: the one shown and not yet answered (so leaving and relaunching resumes
  * on it), else a new one chosen by the policy. Undefined when the activity has no item to practise.
  */
-export async function currentItem(deps: PracticeDeps, l: Learner, locale: Locale, now = Date.now()): Promise<CurrentItem | undefined> {
+export async function currentItem(deps: PracticeDeps, l: Learner, now = Date.now()): Promise<CurrentItem | undefined> {
   const { db } = deps;
-  const [mastery, overrides] = await Promise.all([masteryOf(deps, l), deps.studentOverrides(db, { tenantId: l.tenantId, activityId: l.activity.id, userSub: l.userSub })]);
-  const open = await presentations(db, l).where('answered_at', 'is', null).orderBy('presented_at', 'desc').executeTakeFirst();
-  const [items, past, skills] = await Promise.all([activityItems(db, l), history(db, l), bankSkills(db, l.activity.bankId, locale)]);
-  const chosen = new Set(l.activity.settings.skillIds);
-  const policyInput = {
-    skills: l.activity.settings.skillIds.map((id) => ({ id, prerequisites: skills.find((s) => s.id === id)?.prerequisites ?? [] })),
-    items: items.filter((i) => i.skillIds.some((s) => chosen.has(s))),
-    mastery, threshold: l.activity.settings.masteryThreshold, history: past, overrides,
+  const [knowledge, overrides, open, items, past, bank] = await Promise.all([
+    knowledgeOf(deps, l),
+    deps.studentOverrides(db, { tenantId: l.tenantId, activityId: l.activity.id, userSub: l.userSub }),
+    presentations(db, l).where('answered_at', 'is', null).orderBy('presented_at', 'desc').executeTakeFirst(),
+    activityItems(deps, l), history(db, l), deps.banks.bank(db, l.activity.bankId),
+  ]);
+  const { mastery } = knowledge;
+  const choice = chooseNextItem({
+    skills: l.activity.settings.skillIds.map((id) => ({ id, prerequisites: bank.skills.find((s) => s.id === id)?.prerequisites ?? [] })),
+    items, mastery, threshold: l.activity.settings.masteryThreshold, history: past, overrides,
     random: () => crypto.randomInt(0, 1 << 30) / (1 << 30),
-  };
-  const pSuccess = await deps.tracer.itemSuccess(studentKey(l), policyInput.items.map((i) => i.id));
-  const choice = chooseNextItem({ ...policyInput, pSuccess });
+    pSuccess: knowledge.itemSuccess(items.map((i) => i.id)),
+  });
   if (open) return { presentation: toPresentation(open), mastery, overrides, pausedSkills: choice?.pausedSkills ?? [] };
   if (!choice) return undefined;
   const reason: PresentationReason = { kind: choice.kind, mastery: choice.mastery, pSuccess: choice.pSuccess, movedFromStuck: choice.movedFromStuck };
@@ -159,6 +155,9 @@ export interface Progress {
   correct: number;
   startedAt: number;
   completedAt: number | null;
+}
+
+export interface ProgressWithTime extends Progress {
   /** Time spent answering, each item counted up to {@link MAX_ITEM_MS}. */
   timeSpentMs: number;
 }
@@ -166,11 +165,17 @@ export interface Progress {
 export async function progressOf(db: Db, l: Learner): Promise<Progress | undefined> {
   const p = await db.selectFrom('practice_progress').selectAll()
     .where('activity_id', '=', l.activity.id).where('user_sub', '=', l.userSub).where('preview', '=', l.preview ? 1 : 0).executeTakeFirst();
+  return p && { answered: p.answered, correct: p.correct, startedAt: p.started_at, completedAt: p.completed_at };
+}
+
+/** The progress with the time spent answering (the summary page's; a sum over the attempts). */
+export async function progressWithTimeOf(db: Db, l: Learner): Promise<ProgressWithTime | undefined> {
+  const p = await progressOf(db, l);
   if (!p) return undefined;
   const time = await db.selectFrom('attempt').select((eb) => eb.fn.sum<number>('duration_ms').as('ms'))
     .where('tenant_id', '=', l.tenantId).where('activity_id', '=', l.activity.id).where('user_sub', '=', l.userSub)
     .where('preview', '=', l.preview ? 1 : 0).executeTakeFirst();
-  return { answered: p.answered, correct: p.correct, startedAt: p.started_at, completedAt: p.completed_at, timeSpentMs: Number(time?.ms ?? 0) };
+  return { ...p, timeSpentMs: Number(time?.ms ?? 0) };
 }
 
 /** An item left open over a break counts as this long at most. */

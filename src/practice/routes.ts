@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Logger } from '../log';
 import type { Platforms } from '../lti/platforms';
 import { CLAIM } from '../lti/claims';
-import { assetBaseFor, gradeResponse, InvalidResponse, loadItem, parseResponse, renderHint, renderItemForm, renderSolution, type Item, type ItemResponse } from '../content/item';
+import { assetBaseFor, gradeResponse, InvalidResponse, parseResponse, renderHint, renderItemForm, renderSolution, type Item, type ItemResponse } from '../content/item';
 import { stylesheetsFor } from '../content/richtext';
 import { translate, type Locale } from '../web/i18n';
 import type { Renderer } from '../web/render';
@@ -12,7 +12,7 @@ import { activityForLaunch, banksFor, createActivity, InvalidActivity, linkActiv
 import { recordAttempt } from './commands/recordAttempt';
 import { acceptsResourceLinks, deepLinkingResponse, type DeepLinkingSettings } from './deep-linking';
 import {
-  currentItem, findPresentation, markSolutionShown, masteryOf, progressOf, skillProgress, useHint,
+  currentItem, findPresentation, knowledgeOf, markSolutionShown, progressOf, progressWithTimeOf, skillProgress, useHint,
   type Learner, type PracticeDeps, type PresentationReason, type SkillProgress,
 } from './practice';
 import type { TeacherOverrides } from './policy';
@@ -156,8 +156,8 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
     });
   }
 
-  async function itemOf(itemId: number): Promise<Item> {
-    return loadItem(await db.selectFrom('item').select(['id', 'bank_id', 'code', 'kind', 'body']).where('id', '=', itemId).executeTakeFirstOrThrow());
+  function itemOf(itemId: number): Promise<Item> {
+    return d.practice.banks.item(db, itemId);
   }
 
   function common(l: Learner, launch: LaunchContext, skills: SkillProgress[]) {
@@ -176,7 +176,7 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
     const progress = await progressOf(db, l);
     // A finished activity opens on its summary; "keep practising" goes on from there.
     if (progress?.completedAt != null && req.query.more !== '1' && !problemMessage) return res.redirect(303, `${base(launch)}/practice/summary`);
-    const current = await currentItem(d.practice, l, locale);
+    const current = await currentItem(d.practice, l);
     if (!current) return renderNotReady(res, true);
     const { presentation: shown } = current;
     const skills = await skillProgress(d.practice, l, locale, current.mastery, current.overrides, current.pausedSkills);
@@ -232,7 +232,7 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
       return showItem(req, res, e.userMessage(launch.locale));
     }
     const { correct } = gradeResponse(item, response, { locale: launch.locale });
-    await recordAttempt(d.practice, { learner: l, token, response, correct, now: Date.now() });
+    await recordAttempt(d.practice, { learner: l, token, response, correct, now: Date.now(), agsEndpoint: launch.claims[CLAIM.agsEndpoint] });
     d.onAnswer?.({ tenantId: l.tenantId, activityId: l.activity.id });
     res.redirect(303, `${base(launch)}/practice/answered/${encodeURIComponent(token)}`);
   }));
@@ -261,7 +261,7 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
     const wantsSolution = req.query.solution === '1';
     if (wantsSolution) await markSolutionShown(db, l, shown.token);
     const solutionHtml = wantsSolution ? renderSolution(item, locale, { assetBase }) : '';
-    const [mastery, overrides, progress] = await Promise.all([masteryOf(d.practice, l), overridesOf(l), progressOf(db, l)]);
+    const [{ mastery }, overrides, progress] = await Promise.all([knowledgeOf(d.practice, l), overridesOf(l), progressOf(db, l)]);
     const skills = await skillProgress(d.practice, l, locale, mastery, overrides);
     const changed = skills.map((s) => (s.id === shown.skill_id ? { ...s, before: shown.reason.mastery } : s));
     const here = `${base(launch)}/practice/answered/${encodeURIComponent(shown.token)}`;
@@ -279,7 +279,7 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
     const locale = launch.locale;
     const l = await learnerOrExplain(req, res);
     if (!l) return;
-    const [mastery, overrides, progress] = await Promise.all([masteryOf(d.practice, l), overridesOf(l), progressOf(db, l)]);
+    const [{ mastery }, overrides, progress] = await Promise.all([knowledgeOf(d.practice, l), overridesOf(l), progressWithTimeOf(db, l)]);
     const skills = await skillProgress(d.practice, l, locale, mastery, overrides);
     const mastered = skills.filter((s) => s.mastered);
     const ready = (s: SkillProgress) => s.prerequisites.every((p) => !skills.some((o) => o.id === p && !o.mastered));

@@ -55,11 +55,15 @@ export function privacySessionRoutes(d: PrivacyRouteDeps): Router {
   const r = Router({ mergeParams: true });
 
   // Remembered per tenant and user before the page is shown: only the request that inserts the row shows it.
+  // A session asks once per process: from then on the row exists, whichever request or process wrote it.
+  const asked = new Set<string>();
   r.use(wrap(async (req, res, next) => {
     const launch = res.locals.launch!;
-    if (req.method === 'GET' && launch.audience === 'student' && !req.path.includes('/export.')) {
+    if (req.method === 'GET' && launch.audience === 'student' && !req.path.includes('/export.') && !asked.has(launch.sessionId)) {
       const inserted = await insertIfAbsent(db, 'privacy_notice', { tenant_id: launch.tenantId, user_sub: launch.userSub, shown_at: Date.now() }, ['tenant_id', 'user_sub']);
       if (inserted) res.locals.privacyNotice = true;
+      if (asked.size >= 50_000) asked.clear();
+      asked.add(launch.sessionId);
     }
     next();
   }));

@@ -49,10 +49,12 @@ export class Histogram {
   }
 }
 
-/** A gauge whose values are read when Prometheus scrapes (queue depth, pool use…). */
+/** A gauge whose values are read when Prometheus scrapes (queue depth, pool use…), or a counter kept elsewhere. */
 export interface Gauge {
   name: string;
   help: string;
+  /** 'counter' for a total that only grows (kept by another part, read at scrape time). */
+  type?: 'gauge' | 'counter';
   read(): Promise<{ labels?: Labels; value: number }[]>;
 }
 
@@ -77,7 +79,7 @@ export class Metrics {
     for (const g of this.gauges) {
       // One gauge failing (database away) must not hide the others.
       const values = await g.read().catch(() => []);
-      block(g.name, g.help, 'gauge', values.map((v) => `${g.name}${labelText(v.labels ?? {})} ${v.value}`));
+      block(g.name, g.help, g.type ?? 'gauge', values.map((v) => `${g.name}${labelText(v.labels ?? {})} ${v.value}`));
     }
     return out.join('\n') + '\n';
   }

@@ -72,30 +72,30 @@ for (const dialect of testDialects()) {
 
     it('serves the cold start from the first answer while no model exists', async () => {
       const key = studentKey(fx, 'alice');
-      const before = await tracer.skillMastery(key);
+      const before = (await tracer.knowledge(key)).mastery;
       expect([...before.keys()]).to.deep.equal(fx.skillIds);
       for (const p of before.values()) expect(p).to.be.closeTo(0.5, 1e-9);
       const item = fx.items.find((i) => i.skillIds.length === 1 && i.skillIds[0] === fx.skillIds[1])!;
       for (let n = 0; n < 4; n++) await answer('alice', item.id, true);
-      const after = await tracer.skillMastery(key);
+      const after = (await tracer.knowledge(key)).mastery;
       expect(after.get(fx.skillIds[1])).to.be.above(0.8);
       expect(after.get(fx.skillIds[1])).to.be.above(after.get(fx.skillIds[0])!);
       // The global ability moved too: an unseen skill is now above the first answer's 0.5.
       expect(after.get(fx.skillIds[3])).to.be.above(0.5);
       expect(await stateRow(key, 'coldstart')).to.include({ steps: 4 });
-      const items = await tracer.itemSuccess(key, [item.id, fx.items[0].id, 999_999]);
+      const items = (await tracer.knowledge(key)).itemSuccess([item.id, fx.items[0].id, 999_999]);
       expect([...items.keys()].sort()).to.deep.equal([item.id, fx.items[0].id].sort());
       expect(items.get(item.id)).to.equal(after.get(fx.skillIds[1]));
     });
 
     it('leaves preview attempts out and rebuilds a state that missed answers written elsewhere', async () => {
       const key = studentKey(fx, 'alice');
-      const before = await tracer.skillMastery(key);
+      const before = (await tracer.knowledge(key)).mastery;
       await answer('alice', fx.items[0].id, false, true);
-      expect(await tracer.skillMastery(key)).to.deep.equal(before);
+      expect((await tracer.knowledge(key)).mastery).to.deep.equal(before);
       // Another process stored an attempt without folding it in: the next read sees 5 answers, not 4.
       await insertAttempt(conn.db, fx, { userSub: 'alice', itemId: fx.items[0].id, correct: false, at: (clock += 1000) });
-      const after = await tracer.skillMastery(key);
+      const after = (await tracer.knowledge(key)).mastery;
       expect(after.get(fx.skillIds[0])).to.be.below(before.get(fx.skillIds[0])!);
       expect(await stateRow(key, 'coldstart')).to.include({ steps: 5 });
     });
@@ -115,12 +115,12 @@ for (const dialect of testDialects()) {
       // Forgetting and reading again rebuilds the same state from the attempts.
       await tracer.forget(conn.db, { tenantId: fx.tenantId, userSub: 'bob' });
       expect(await stateRow(key, `dkt:${model.modelId}`)).to.equal(undefined);
-      const mastery = await tracer.skillMastery(key);
+      const mastery = (await tracer.knowledge(key)).mastery;
       expect(maxDiff(floats((await stateRow(key, `dkt:${model.modelId}`))!.state), incremental)).to.be.below(1e-5);
       // Served by the model, not the cold start: predictions differ from the Elo estimate.
       const viaClass = (await tracer.classMastery(fx.tenantId, fx.contextId, fx.bankId, ['bob'])).get('bob')!;
       expect(viaClass).to.deep.equal(mastery);
-      const itemP = await tracer.itemSuccess(key, fx.items.map((i) => i.id));
+      const itemP = (await tracer.knowledge(key)).itemSuccess(fx.items.map((i) => i.id));
       expect(itemP.size).to.equal(fx.items.length);
       const sameSkill = fx.items.filter((i) => i.skillIds[0] === fx.skillIds[0]).map((i) => itemP.get(i.id)!);
       expect(new Set(sameSkill).size).to.be.above(1, 'the item-aware model tells items of one skill apart');
@@ -132,7 +132,7 @@ for (const dialect of testDialects()) {
       const second = await trainBankModel({ db: conn.db, tenantId: fx.tenantId, bankId: fx.bankId, actor: 'test', options: { ...TINY, seed: 6, variant: 'skill' } });
       if (second.status !== 'active') await activateModel({ db: conn.db, tenantId: fx.tenantId, bankId: fx.bankId, modelId: second.modelId, actor: 'test' });
       expect(await stateRow(key, `dkt:${second.modelId}`)).to.equal(undefined);
-      await tracer.skillMastery(key);
+      await tracer.knowledge(key);
       const rebuilt = (await stateRow(key, `dkt:${second.modelId}`))!;
       expect(rebuilt.steps).to.equal(40);
       expect(maxDiff(floats(rebuilt.state), await recomputed(second.modelId, key))).to.be.below(1e-5);
@@ -148,7 +148,7 @@ for (const dialect of testDialects()) {
       const subs = ['sim-1', 'bob', 'sim-2', 'nobody-yet'];
       const cls = await tracer.classMastery(fx.tenantId, fx.contextId, fx.bankId, subs);
       expect([...cls.keys()]).to.deep.equal(subs);
-      for (const sub of subs) expect(cls.get(sub)).to.deep.equal(await tracer.skillMastery(studentKey(fx, sub)));
+      for (const sub of subs) expect(cls.get(sub)).to.deep.equal((await tracer.knowledge(studentKey(fx, sub))).mastery);
       expect(cls.get('sim-1')).not.to.deep.equal(cls.get('nobody-yet'));
       expect((await tracer.classMastery(fx.tenantId, fx.contextId, fx.bankId, [])).size).to.equal(0);
     });

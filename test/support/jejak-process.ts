@@ -23,8 +23,8 @@ export interface JejakProcessOptions {
   port: number;
   /** Configuration beyond the database and port (JSON-serialisable). */
   overrides?: Partial<Config>;
-  /** Run the child at this nice level (the load benchmark shares the machine). */
-  nice?: number;
+  /** Extra Node.js options for the child (e.g. --cpu-prof to profile it under load). */
+  nodeArgs?: string[];
 }
 
 export interface JejakProcess {
@@ -63,9 +63,8 @@ export async function prepareDatabase(sim: MoodleSim, o: JejakProcessOptions): P
 
 /** Starts one Jejak process and waits until it serves. */
 export async function startJejakProcess(o: JejakProcessOptions): Promise<JejakProcess> {
-  const args = ['--require', 'tsx/cjs', path.join(ROOT, 'test/support/jejak-process.ts')];
-  const command = o.nice ? 'nice' : process.execPath;
-  const child: ChildProcess = spawn(command, o.nice ? ['-n', String(o.nice), process.execPath, ...args] : args, {
+  const args = [...(o.nodeArgs ?? []), '--require', 'tsx/cjs', path.join(ROOT, 'test/support/jejak-process.ts')];
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, JEJAK_PROCESS_CONFIG: JSON.stringify(configFor(o)) },
   });

@@ -11,6 +11,8 @@ export interface AnswerToRecord {
   response: ItemResponse;
   correct: boolean;
   now: number;
+  /** The launch's AGS endpoint claim (it names the link's line item), when the platform sent one. */
+  agsEndpoint?: unknown;
 }
 
 export interface RecordedAttempt {
@@ -47,7 +49,7 @@ export async function recordAttempt(deps: PracticeDeps, a: AnswerToRecord): Prom
       return { attemptId: shown.attempt_id!, duplicate: true, goalReached: false, finished: progress?.completed_at != null };
     }
 
-    const skillIds = (await trx.selectFrom('item_skill').select('skill_id').where('item_id', '=', shown.item_id).orderBy('skill_id').execute()).map((r) => r.skill_id);
+    const skillIds = (await deps.banks.bank(trx, l.activity.bankId)).items.get(shown.item_id)?.skillIds ?? [];
     const attemptId = await insertReturningId(trx, 'attempt', {
       tenant_id: l.tenantId, context_id: l.contextId, activity_id: l.activity.id, user_sub: l.userSub, item_id: shown.item_id,
       skill_ids: JSON.stringify(skillIds), response: JSON.stringify(a.response), correct: a.correct ? 1 : 0,
@@ -56,7 +58,9 @@ export async function recordAttempt(deps: PracticeDeps, a: AnswerToRecord): Prom
     await trx.updateTable('practice_presentation').set({ attempt_id: attemptId }).where('token', '=', a.token).execute();
 
     const tracer = deps.tracerWithin(trx);
-    if (!l.preview) await tracer.recordAnswer(trx, studentKey(l), { itemId: shown.item_id, skillIds, correct: a.correct, at: a.now });
+    const { mastery } = l.preview
+      ? await tracer.knowledge(studentKey(l))
+      : await tracer.recordAnswer(trx, studentKey(l), { itemId: shown.item_id, skillIds, correct: a.correct, at: a.now });
 
     const before = await trx.selectFrom('practice_progress').selectAll()
       .where('activity_id', '=', l.activity.id).where('user_sub', '=', l.userSub).where('preview', '=', preview).executeTakeFirst();
@@ -65,7 +69,6 @@ export async function recordAttempt(deps: PracticeDeps, a: AnswerToRecord): Prom
     const overrides = await deps.studentOverrides(trx, { tenantId: l.tenantId, activityId: l.activity.id, userSub: l.userSub });
     const skipped = new Set(overrides.skippedSkills);
     const goalSkills = l.activity.settings.skillIds.filter((s) => !skipped.has(s));
-    const mastery = await tracer.skillMastery(studentKey(l));
     const goal = goalReached(goalSkills, mastery, l.activity.settings.masteryThreshold);
     const finished = before?.completed_at != null || activityFinished(l.activity.settings, answered, goal);
     const completedAt = before?.completed_at ?? (finished ? a.now : null);
@@ -86,6 +89,7 @@ export async function recordAttempt(deps: PracticeDeps, a: AnswerToRecord): Prom
         activityProgress: finished ? 'Completed' : answered === 1 ? 'Started' : 'InProgress',
         gradingProgress: goal ? 'FullyGraded' : 'Pending',
         timestamp: new Date(a.now).toISOString(),
+        endpoint: a.agsEndpoint,
       });
     }
     await audit(trx, {

@@ -1,0 +1,120 @@
+/**
+ * What practice and knowledge tracing read of a bank on every page — its skills, which items practise
+ * which skills, and the items' bodies — kept in memory by each process.
+ *
+ * A bank never changes once imported: `importBank` writes it whole in one transaction and nothing
+ * updates or deletes its skills or items (a new version of a bank is a new import, with new ids). So
+ * what was read once stays true for as long as the process runs, and these caches need no
+ * invalidation across processes. They are bounded (least recently used first out), so a district
+ * with many banks keeps only the ones in use.
+ */
+import type { Db } from '../db/schema';
+import { loadItem, type Item } from './item';
+
+export interface BankSkillRow {
+  id: number;
+  code: string;
+  name: string;
+  /** skill.details (JSON: translated names and more). */
+  details: string;
+  position: number;
+  /** Ids of the skills this one builds on. */
+  prerequisites: number[];
+}
+
+export interface BankItemSkills {
+  id: number;
+  position: number;
+  /** Ascending. */
+  skillIds: number[];
+}
+
+export interface BankContent {
+  id: number;
+  /** In the bank's order (position, then id). */
+  skills: BankSkillRow[];
+  /** The skills' ids, ascending. */
+  skillIds: number[];
+  /** Every item of the bank with its skills, by item id (ascending). */
+  items: Map<number, BankItemSkills>;
+}
+
+/** A bank's skills and prerequisites, in the bank's order. */
+export async function readBankSkills(db: Db, bankId: number): Promise<BankSkillRow[]> {
+  const rows = await db.selectFrom('skill').select(['id', 'code', 'name', 'details', 'position']).where('bank_id', '=', bankId)
+    .orderBy('position').orderBy('id').execute();
+  const prereqs = rows.length
+    ? await db.selectFrom('skill_prerequisite').select(['skill_id', 'prerequisite_id']).where('skill_id', 'in', rows.map((r) => r.id)).execute()
+    : [];
+  return rows.map((r) => ({ ...r, prerequisites: prereqs.filter((p) => p.skill_id === r.id).map((p) => p.prerequisite_id) }));
+}
+
+async function readBankContent(db: Db, bankId: number): Promise<BankContent> {
+  const [skills, links] = await Promise.all([
+    readBankSkills(db, bankId),
+    db.selectFrom('item').leftJoin('item_skill', 'item_skill.item_id', 'item.id')
+      .select(['item.id', 'item.position', 'item_skill.skill_id']).where('item.bank_id', '=', bankId)
+      .orderBy('item.id').orderBy('item_skill.skill_id').execute(),
+  ]);
+  const items = new Map<number, BankItemSkills>();
+  for (const r of links) {
+    let item = items.get(r.id);
+    if (!item) items.set(r.id, (item = { id: r.id, position: r.position, skillIds: [] }));
+    if (r.skill_id !== null) item.skillIds.push(r.skill_id);
+  }
+  return { id: bankId, skills, skillIds: skills.map((s) => s.id).sort((a, b) => a - b), items };
+}
+
+/** A small least-recently-used map. */
+class Lru<K, V> {
+  private readonly map = new Map<K, V>();
+  constructor(private readonly capacity: number) {}
+  get(key: K): V | undefined {
+    const hit = this.map.get(key);
+    if (hit !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, hit);
+    }
+    return hit;
+  }
+  delete(key: K): void {
+    this.map.delete(key);
+  }
+  set(key: K, value: V): void {
+    this.map.set(key, value);
+    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value as K);
+  }
+}
+
+/** One process's cache of bank content and item bodies (one per running Jejak, over its database). */
+export class BankContents {
+  private readonly banks: Lru<number, Promise<BankContent>>;
+  private readonly bodies: Lru<number, Item>;
+
+  constructor(opts: { banks?: number; items?: number } = {}) {
+    this.banks = new Lru(opts.banks ?? 32);
+    this.bodies = new Lru(opts.items ?? 4000);
+  }
+
+  /** The bank's skills and item→skill map; read once per process. */
+  bank(db: Db, bankId: number): Promise<BankContent> {
+    let content = this.banks.get(bankId);
+    if (!content) {
+      // The promise is kept, so concurrent first readers share one read; a failed read is not kept.
+      content = readBankContent(db, bankId);
+      const reading = content;
+      reading.catch(() => this.banks.delete(bankId));
+      this.banks.set(bankId, reading);
+    }
+    return content;
+  }
+
+  /** An item, parsed and validated; throws when there is no such item. */
+  async item(db: Db, itemId: number): Promise<Item> {
+    const hit = this.bodies.get(itemId);
+    if (hit) return hit;
+    const item = loadItem(await db.selectFrom('item').select(['id', 'bank_id', 'code', 'kind', 'body']).where('id', '=', itemId).executeTakeFirstOrThrow());
+    this.bodies.set(itemId, item);
+    return item;
+  }
+}
