@@ -83,11 +83,25 @@ export async function findPresentation(db: Db, l: Learner, token: string): Promi
   return r && toPresentation(r);
 }
 
+/** An answered presentation with what was answered (the feedback page's one read). */
+export async function findAnswered(db: Db, l: Learner, token: string): Promise<{ shown: Presentation; response: string; correct: number } | undefined> {
+  const r = await db.selectFrom('practice_presentation as p').innerJoin('attempt as a', 'a.id', 'p.attempt_id')
+    .selectAll('p').select(['a.response', 'a.correct'])
+    .where('p.tenant_id', '=', l.tenantId).where('p.activity_id', '=', l.activity.id)
+    .where('p.user_sub', '=', l.userSub).where('p.preview', '=', l.preview ? 1 : 0).where('p.token', '=', token)
+    .executeTakeFirst();
+  if (!r) return undefined;
+  const { response, correct, ...row } = r;
+  return { shown: toPresentation(row), response, correct };
+}
+
 /** What the learner answered in this activity, oldest first, as the policy reads it. */
-async function history(db: Db, l: Learner): Promise<PolicyHistoryEntry[]> {
-  const rows = await presentations(db, l).where('answered_at', 'is not', null).select(['item_id', 'skill_id', 'reason'])
-    .orderBy('answered_at').orderBy('presented_at').execute();
-  return rows.map((r) => ({ itemId: r.item_id, skillId: r.skill_id, masteryBefore: (JSON.parse(r.reason) as PresentationReason).mastery }));
+/** The item shown and not answered yet (the newest, if several), and what was answered, oldest first, as the policy reads it. */
+async function openAndHistory(db: Db, l: Learner): Promise<{ open: PracticePresentationTable | undefined; history: PolicyHistoryEntry[] }> {
+  const rows = await presentations(db, l).orderBy('answered_at').orderBy('presented_at').execute();
+  const answered = rows.filter((r) => r.answered_at !== null);
+  const open = rows.filter((r) => r.answered_at === null).at(-1);
+  return { open, history: answered.map((r) => ({ itemId: r.item_id, skillId: r.skill_id, masteryBefore: (JSON.parse(r.reason) as PresentationReason).mastery })) };
 }
 
 /** Items of the bank practising at least one of the activity's skills (the policy keeps those entirely inside them). */
@@ -111,11 +125,10 @@ export interface CurrentItem {
  */
 export async function currentItem(deps: PracticeDeps, l: Learner, now = Date.now()): Promise<CurrentItem | undefined> {
   const { db } = deps;
-  const [knowledge, overrides, open, items, past, bank] = await Promise.all([
+  const [knowledge, overrides, { open, history: past }, items, bank] = await Promise.all([
     knowledgeOf(deps, l),
     deps.studentOverrides(db, { tenantId: l.tenantId, activityId: l.activity.id, userSub: l.userSub }),
-    presentations(db, l).where('answered_at', 'is', null).orderBy('presented_at', 'desc').executeTakeFirst(),
-    activityItems(deps, l), history(db, l), deps.banks.bank(db, l.activity.bankId),
+    openAndHistory(db, l), activityItems(deps, l), deps.banks.bank(db, l.activity.bankId),
   ]);
   const { mastery } = knowledge;
   const choice = chooseNextItem({

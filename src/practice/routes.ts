@@ -12,7 +12,7 @@ import { activityForLaunch, banksFor, createActivity, InvalidActivity, linkActiv
 import { recordAttempt } from './commands/recordAttempt';
 import { acceptsResourceLinks, deepLinkingResponse, type DeepLinkingSettings } from './deep-linking';
 import {
-  currentItem, findPresentation, knowledgeOf, markSolutionShown, progressOf, progressWithTimeOf, skillProgress, useHint,
+  currentItem, findAnswered, findPresentation, knowledgeOf, markSolutionShown, progressOf, progressWithTimeOf, skillProgress, useHint,
   type Learner, type PracticeDeps, type PresentationReason, type SkillProgress,
 } from './practice';
 import type { TeacherOverrides } from './policy';
@@ -252,9 +252,9 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
     const locale = launch.locale;
     const l = await learnerOrExplain(req, res);
     if (!l) return;
-    const shown = await findPresentation(db, l, req.params.token);
-    if (!shown || shown.attempt_id === null) return res.redirect(303, `${base(launch)}/practice`);
-    const attempt = await db.selectFrom('attempt').select(['response', 'correct']).where('id', '=', shown.attempt_id).executeTakeFirstOrThrow();
+    const answered = await findAnswered(db, l, req.params.token);
+    if (!answered) return res.redirect(303, `${base(launch)}/practice`);
+    const { shown, ...attempt } = answered;
     const item = await itemOf(shown.item_id);
     const assetBase = assetBaseFor(launch.sessionId);
     const { feedbackHtml } = gradeResponse(item, JSON.parse(attempt.response) as ItemResponse, { locale, assetBase });

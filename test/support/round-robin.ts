@@ -1,0 +1,39 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RoundRobin {
+  url: string;
+  /** Requests sent to each port. */
+  hits: Map<number, number>;
+  /** The ports requests go to, in turn (set once the processes behind it listen). */
+  ports: number[];
+  close(): Promise<void>;
+}
+
+/**
+ * A round-robin HTTP proxy on loopback, as a load balancer in front of several Jejak processes:
+ * each request goes to the next port, so one student's requests land on every process in turn.
+ */
+export async function roundRobin(ports: number[] = []): Promise<RoundRobin> {
+  let next = 0;
+  const hits = new Map<number, number>();
+  // Keep-alive to the processes, as a load balancer does: a fresh connection per request would measure the proxy.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const self: RoundRobin = {
+    url: '', hits, ports,
+    close: () => new Promise((r) => { server.closeAllConnections(); agent.destroy(); server.close(() => r()); }),
+  };
+  const server = http.createServer((req, res) => {
+    const port = self.ports[next++ % self.ports.length];
+    hits.set(port, (hits.get(port) ?? 0) + 1);
+    const up = http.request({ host: '127.0.0.1', port, path: req.url, method: req.method, headers: req.headers, agent }, (r) => {
+      res.writeHead(r.statusCode!, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => res.headersSent ? res.destroy() : res.writeHead(502).end());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  self.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return self;
+}
