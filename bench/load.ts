@@ -6,7 +6,11 @@
  *
  *   npm run bench:load                                   300 students launching over 60 s, then 120 s of answering
  *   npm run bench:load -- --students 30 --ramp-seconds 5 --seconds 10 --out bench/tmp     a short run
+ *   npm run bench:load -- --db postgres --processes 1,2 --students 1000 --name load-scaling-report
+ *                                                        the same load on 1, then 2 Jejak processes behind a round-robin proxy
  *   options: --db sqlite,postgres  --think-ms N (mean pause before answering)  --class-size N
+ *            --processes 1,2 (PostgreSQL only; every run goes through the proxy, so 1 and 2 compare alike)
+ *            --name NAME (report file names, default load-report)
  *            --cpu-prof DIR (the tool writes a V8 CPU profile there when it stops)
  *            --postgres URL (default postgres://postgres@127.0.0.1:5432/postgres; a fresh database is created and dropped)
  *
@@ -22,6 +26,7 @@ import { MoodleSim } from '../test/platform';
 import { launch, type LaunchResult } from '../test/support/http-browser';
 import { postgresDatabase, sqliteDatabase, type TestDatabase } from '../test/support/db';
 import { freePort } from '../test/support/tool';
+import { roundRobin, type RoundRobin } from '../test/support/round-robin';
 import { prepareDatabase, startJejakProcess, type JejakProcess } from '../test/support/jejak-process';
 import { placeActivity } from '../test/practice/support';
 import { answerAndContinue, isItemPage, pageName } from '../test/reliability/student';
@@ -37,6 +42,8 @@ const { values: args } = parseArgs({
     postgres: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
     out: { type: 'string', default: 'bench' },
     'cpu-prof': { type: 'string' },
+    processes: { type: 'string' },
+    name: { type: 'string', default: 'load-report' },
   },
 });
 const STUDENTS = Number(args.students);
@@ -68,10 +75,16 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** The tool under load. One process today; a `--processes N` option would start N behind one address here. */
-async function startTool(databaseUrl: string, port: number): Promise<JejakProcess> {
+/** The tool under load: one process, or several on one PostgreSQL behind a round-robin proxy. */
+async function startTools(databaseUrl: string, count: number, proxy: RoundRobin | undefined): Promise<JejakProcess[]> {
   const nodeArgs = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args['cpu-prof'])}`] : [];
-  return startJejakProcess({ databaseUrl, port, nodeArgs });
+  const tools: JejakProcess[] = [];
+  for (let i = 0; i < count; i++) {
+    const port = await freePort();
+    tools.push(await startJejakProcess({ databaseUrl, port, nodeArgs, overrides: proxy ? { publicUrl: proxy.url } : undefined }));
+    proxy?.ports.push(port);
+  }
+  return tools;
 }
 
 interface Measurements {
@@ -132,14 +145,17 @@ async function student(sim: MoodleSim, m: Measurements, o: { clientId: string; c
   return r.browser;
 }
 
-async function runOn(dialect: 'sqlite' | 'postgres') {
+async function runOn(dialect: 'sqlite' | 'postgres', processes: number, viaProxy: boolean) {
+  if (processes > 1 && dialect !== 'postgres') throw new Error('several processes share PostgreSQL: use --db postgres with --processes');
   const tdb: TestDatabase = dialect === 'sqlite' ? await sqliteDatabase() : await postgresDatabase(args.postgres);
   const sim = await MoodleSim.start();
-  let tool: JejakProcess | undefined;
+  const proxy = viaProxy ? await roundRobin() : undefined;
+  let tools: JejakProcess[] = [];
   try {
-    const port = await freePort();
-    const { clientId, bank } = await prepareDatabase(sim, { databaseUrl: tdb.url, port });
-    tool = await startTool(tdb.url, port);
+    const { clientId, bank } = await prepareDatabase(sim, { databaseUrl: tdb.url, port: await freePort(), overrides: proxy ? { publicUrl: proxy.url } : undefined });
+    tools = await startTools(tdb.url, processes, proxy);
+    const toolUrl = proxy?.url ?? tools[0].url;
+    const toolCpuSeconds = () => tools.reduce((sum, t) => sum + cpuSeconds(t.pid), 0);
 
     // Classes of CLASS_SIZE, each with its teacher placing the activity by deep linking (≥10, ≤500 items: no one finishes).
     const roster: { courseId: string; linkId: string; userId: string }[] = [];
@@ -161,19 +177,23 @@ async function runOn(dialect: 'sqlite' | 'postgres') {
     const steadyAt = begin + RAMP_MS;
     const endAt = steadyAt + STEADY_MS;
     const load0 = os.loadavg()[0];
-    const cpu0 = { tool: cpuSeconds(tool.pid), generator: process.cpuUsage() };
+    const cpu0 = { tool: toolCpuSeconds(), generator: process.cpuUsage() };
     let cpuSteady: { tool: number; at: number } | undefined;
-    const steadyMark = setTimeout(() => (cpuSteady = { tool: cpuSeconds(tool!.pid), at: Date.now() }), steadyAt - Date.now());
+    const steadyMark = setTimeout(() => (cpuSteady = { tool: toolCpuSeconds(), at: Date.now() }), steadyAt - Date.now());
     const browsers = await Promise.all(roster.map((s, i) => student(sim, m, { ...s, clientId, startAt: begin + (i * RAMP_MS) / STUDENTS, steadyAt, endAt })));
     clearTimeout(steadyMark);
     const wall = (Date.now() - begin) / 1000;
-    const toolCpu = cpuSeconds(tool.pid);
+    const toolCpu = toolCpuSeconds();
     const generatorCpu = process.cpuUsage(cpu0.generator);
-    for (const b of browsers) m.toolRequests += b?.log.filter((l) => l.url.startsWith(tool!.url)).length ?? 0;
+    for (const b of browsers) m.toolRequests += b?.log.filter((l) => l.url.startsWith(toolUrl)).length ?? 0;
     const steadySeconds = cpuSteady ? (Date.now() - cpuSteady.at) / 1000 : NaN;
 
     const result = {
       database: dialect,
+      processes,
+      viaProxy,
+      /** Requests each process served (through the proxy). */
+      requestsPerProcess: proxy ? proxy.ports.map((p) => proxy.hits.get(p) ?? 0) : undefined,
       students: STUDENTS,
       launched: m.launches.length,
       wallSeconds: Math.round(wall),
@@ -198,7 +218,8 @@ async function runOn(dialect: 'sqlite' | 'postgres') {
     console.log(JSON.stringify(result));
     return result;
   } finally {
-    await tool?.kill('SIGTERM');
+    await Promise.all(tools.map((t) => t.kill('SIGTERM')));
+    await proxy?.close();
     await sim.close();
     await tdb.drop();
   }
@@ -208,8 +229,9 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 
 async function main(): Promise<void> {
   const dialects = args.db.split(',').map((d) => d.trim()) as ('sqlite' | 'postgres')[];
+  const counts = (args.processes ?? '1').split(',').map(Number);
   const results = [];
-  for (const d of dialects) results.push(await runOn(d));
+  for (const d of dialects) for (const n of counts) results.push(await runOn(d, n, args.processes !== undefined));
   const report = {
     generatedAt: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
@@ -218,33 +240,52 @@ async function main(): Promise<void> {
   };
   const out = path.resolve(args.out);
   fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(path.join(out, 'load-report.json'), JSON.stringify(report, null, 2) + '\n');
-  fs.writeFileSync(path.join(out, 'load-report.md'), markdown(report));
-  console.log(`wrote ${path.join(out, 'load-report.md')}`);
+  fs.writeFileSync(path.join(out, `${args.name}.json`), JSON.stringify(report, null, 2) + '\n');
+  fs.writeFileSync(path.join(out, `${args.name}.md`), markdown(report));
+  console.log(`wrote ${path.join(out, `${args.name}.md`)}`);
 }
 
 function markdown(r: { generatedAt: string; machine: Record<string, unknown>; settings: Record<string, number>; results: Awaited<ReturnType<typeof runOn>>[] }): string {
   const s = r.settings;
   const ms = (x: { p50: number; p99: number }) => `${x.p50} / ${x.p99}`;
-  const rows = r.results.map((x) => `| ${x.database} | ${x.launched}/${x.students} | ${ms(x.launchMs)} | ${ms(x.answerToNextItemMs)} | ${ms(x.answerToNextItemSteadyMs)} | ${ms(x.answerPostMs)} | ${ms(x.nextItemGetMs)} | ${x.answersPerSecondSteady} | ${x.toolRequestsPerSecond} | ${x.errorCount} | ${x.toolCpuPercent}% (${x.toolCpuPercentSteady}% steady), ${x.toolCpuMsPerCycle} ms per cycle | ${x.loadAverage1m.before} → ${x.loadAverage1m.after} | ${x.targetMet ? 'yes' : 'no'} |`);
+  const rows = r.results.map((x) => `| ${x.database} | ${x.processes}${x.viaProxy ? ` (${x.requestsPerProcess!.join(' + ')} requests)` : ''} | ${x.launched}/${x.students} | ${ms(x.launchMs)} | ${ms(x.answerToNextItemMs)} | ${ms(x.answerToNextItemSteadyMs)} | ${ms(x.answerPostMs)} | ${ms(x.nextItemGetMs)} | ${x.answersPerSecondSteady} | ${x.toolRequestsPerSecond} | ${x.errorCount} | ${x.toolCpuPercent}% (${x.toolCpuPercentSteady}% steady), ${x.toolCpuMsPerCycle} ms per cycle | ${x.loadAverage1m.before} → ${x.loadAverage1m.after} | ${x.targetMet ? 'yes' : 'no'} |`);
   const errors = r.results.filter((x) => x.errorCount).map((x) => `- ${x.database}: ${Object.entries(x.errors).map(([k, v]) => `${v}× ${k}`).join('; ')}`);
   return [
     '# Load: a class start, then steady answering',
     '',
     `${s.students} students in classes of ${s.classSize} launch from the Moodle simulator over ${s.rampSeconds} s, then everyone keeps answering for ${s.steadySeconds} s more`,
-    `(a pause of ${s.thinkMs / 2}–${(s.thinkMs * 3) / 2} ms before each answer, a quarter of that reading the feedback). Jejak runs as a separate process, at the same priority as the database;`,
+    `(a pause of ${s.thinkMs / 2}–${(s.thinkMs * 3) / 2} ms before each answer, a quarter of that reading the feedback). Jejak runs as a separate process (or several behind a round-robin proxy, which runs in the load generator's process), at the same priority as the database;`,
     'the load generator and the simulator share another process. Latencies in ms, p50 / p99. "answer→next" = the answer POST with its',
     'redirect to the feedback page plus the GET of the next item; "steady" = cycles started after the last launch.',
     `Target: answer→next p99 < ${s.targetP99Ms} ms and no errors.`,
     '',
     `Machine: ${r.machine.cpus} cores (${r.machine.model}), ${r.machine.memoryGb} GB, Node ${r.machine.node}; shared with other work (load average noted). ${r.generatedAt}.`,
     '',
-    '| database | launched | launch | answer→next | answer→next (steady) | answer POST | next item GET | answers/s (steady) | tool requests/s | errors | tool CPU | load avg 1 min | target met |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| database | processes | launched | launch | answer→next | answer→next (steady) | answer POST | next item GET | answers/s (steady) | tool requests/s | errors | tool CPU | load avg 1 min | target met |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
+    ...scaling(r.results),
     ...(errors.length ? ['Errors:', ...errors, ''] : []),
   ].join('\n');
+}
+
+/** 1 process against 2 on the same database, same load: throughput and p99 side by side. */
+function scaling(results: Awaited<ReturnType<typeof runOn>>[]): string[] {
+  const out: string[] = [];
+  for (const db of new Set(results.map((x) => x.database))) {
+    const one = results.find((x) => x.database === db && x.processes === 1);
+    const two = results.find((x) => x.database === db && x.processes === 2);
+    if (!one || !two) continue;
+    const ratio = (a: number, b: number) => (b ? Math.round((a / b) * 100) / 100 : NaN);
+    out.push(
+      `Scaling on ${db}, the same ${one.students} students: answers/s in steady answering ${one.answersPerSecondSteady} → ${two.answersPerSecondSteady} ` +
+        `(×${ratio(two.answersPerSecondSteady, one.answersPerSecondSteady)}), answer→next p99 ${one.answerToNextItemMs.p99} → ${two.answerToNextItemMs.p99} ms ` +
+        `(×${ratio(two.answerToNextItemMs.p99, one.answerToNextItemMs.p99)}), p50 ${one.answerToNextItemMs.p50} → ${two.answerToNextItemMs.p50} ms, errors ${one.errorCount} → ${two.errorCount}.`,
+      '',
+    );
+  }
+  return out;
 }
 
 main().catch((e) => {
