@@ -75,12 +75,11 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** The tool under load: one process, or several on one PostgreSQL behind a round-robin proxy. */
-async function startTools(databaseUrl: string, count: number, proxy: RoundRobin | undefined): Promise<JejakProcess[]> {
+/** The tool under load: one process, or several on one PostgreSQL behind a round-robin proxy, on these ports. */
+async function startTools(databaseUrl: string, ports: number[], proxy: RoundRobin | undefined): Promise<JejakProcess[]> {
   const nodeArgs = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args['cpu-prof'])}`] : [];
   const tools: JejakProcess[] = [];
-  for (let i = 0; i < count; i++) {
-    const port = await freePort();
+  for (const port of ports) {
     tools.push(await startJejakProcess({ databaseUrl, port, nodeArgs, overrides: proxy ? { publicUrl: proxy.url } : undefined }));
     proxy?.ports.push(port);
   }
@@ -152,8 +151,10 @@ async function runOn(dialect: 'sqlite' | 'postgres', processes: number, viaProxy
   const proxy = viaProxy ? await roundRobin() : undefined;
   let tools: JejakProcess[] = [];
   try {
-    const { clientId, bank } = await prepareDatabase(sim, { databaseUrl: tdb.url, port: await freePort(), overrides: proxy ? { publicUrl: proxy.url } : undefined });
-    tools = await startTools(tdb.url, processes, proxy);
+    const ports: number[] = [];
+    for (let i = 0; i < processes; i++) ports.push(await freePort());
+    const { clientId, bank } = await prepareDatabase(sim, { databaseUrl: tdb.url, port: ports[0], overrides: proxy ? { publicUrl: proxy.url } : undefined });
+    tools = await startTools(tdb.url, ports, proxy);
     const toolUrl = proxy?.url ?? tools[0].url;
     const toolCpuSeconds = () => tools.reduce((sum, t) => sum + cpuSeconds(t.pid), 0);
 

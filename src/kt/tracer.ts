@@ -270,19 +270,27 @@ interface Reading {
   stored: StoredStates;
 }
 
-/** One student's reading in two statements (run together): what every page and every answer needs. */
+/** One student's reading in one statement: what every page and every answer needs. */
 async function readStudent(db: Db, student: StudentKey): Promise<Reading> {
   const subs = [student.userSub];
-  const [head, stored] = await Promise.all([
-    db.selectNoFrom((eb) => [
-      attemptsOf(db, student, subs).select(eb.fn.countAll().as('n')).as('answered'),
-      eb.selectFrom('kt_model').select('id')
-        .where('tenant_id', '=', student.tenantId).where('bank_id', '=', student.bankId).where('status', '=', 'active')
-        .limit(1).as('model_id'),
-    ]).executeTakeFirstOrThrow(),
-    storedStates(db, student, subs),
+  const head = db.selectNoFrom((eb) => [
+    attemptsOf(db, student, subs).select(eb.fn.countAll().as('n')).as('answered'),
+    eb.selectFrom('kt_model').select('id')
+      .where('tenant_id', '=', student.tenantId).where('bank_id', '=', student.bankId).where('status', '=', 'active')
+      .limit(1).as('model_id'),
   ]);
-  return { counts: new Map([[student.userSub, Number(head.answered ?? 0)]]), modelId: head.model_id ?? null, stored };
+  // The counts and the model as one row, with the student's states (if any) joined to it.
+  const rows = await db.selectFrom(head.as('h'))
+    .leftJoin('kt_state as s', (join) => join
+      .on('s.tenant_id', '=', student.tenantId).on('s.context_id', '=', student.contextId)
+      .on('s.bank_id', '=', student.bankId).on('s.user_sub', '=', student.userSub))
+    .select(['h.answered', 'h.model_id', 's.model_key', 's.state', 's.steps'])
+    .execute();
+  const stored: StoredStates = new Map();
+  for (const r of rows) {
+    if (r.model_key !== null && r.state !== null && r.steps !== null) stored.set(r.model_key, new Map([[student.userSub, { state: r.state, steps: r.steps }]]));
+  }
+  return { counts: new Map([[student.userSub, Number(rows[0]?.answered ?? 0)]]), modelId: rows[0]?.model_id ?? null, stored };
 }
 
 async function readClass(db: Db, course: Course, subs: readonly string[]): Promise<Reading> {

@@ -95,9 +95,13 @@ export class CrossSiteWrite extends Error {}
 
 /** The CSRF token of a session. */
 export function csrfToken(secret: string, sessionId: string): string {
-  const key = crypto.hkdfSync('sha256', secret, 'jejak', 'csrf', 32);
-  return crypto.createHmac('sha256', Buffer.from(key)).update(sessionId).digest('base64url');
+  let key = csrfKeys.get(secret);
+  if (!key) csrfKeys.set(secret, (key = Buffer.from(crypto.hkdfSync('sha256', secret, 'jejak', 'csrf', 32))));
+  return crypto.createHmac('sha256', key).update(sessionId).digest('base64url');
 }
+
+/** The CSRF key derived from each install secret (every request needs it; one secret per process, in practice). */
+const csrfKeys = new Map<string, Buffer>();
 
 /**
  * CSRF tokens for the session area: the token is an HMAC of the session id under a key derived from the
