@@ -122,7 +122,10 @@ export async function createJejak(config: Config, log: Logger = createLogger(con
   });
   const services = new PlatformServices(db, platforms, store, config.grades.requestTimeoutMs);
   const grades: ScoreSender = new OutboxSender(db, services, log, config.grades);
-  const roster = new Roster(db, services, { ttlMs: 5 * 60_000, pageSize: 200, storePersonalNames: config.storePersonalNames });
+  const roster = await Roster.create({ db, services, jobs, events, log }, {
+    ttlMs: config.roster.ttlSeconds * 1000, pageSize: 200, storePersonalNames: config.storePersonalNames,
+    retryDelaySeconds: config.roster.retryDelaySeconds, firstLoadWaitMs: config.roster.firstLoadWaitMs,
+  });
   const platformOrigins = new PlatformOrigins(db);
   platforms.onChange(() => platformOrigins.forget());
   const rateCounter = new RateCounter(db, config.rateLimits.windowSeconds * 1000);

@@ -42,6 +42,16 @@ export const ConfigSchema = z.object({
     maxTries: z.number().int().min(1).default(20),
     requestTimeoutMs: z.number().int().min(100).default(15_000),
   }).default({ pollMs: 1000, retryBaseMs: 2000, retryMaxMs: 15 * 60_000, maxTries: 20, requestTimeoutMs: 15_000 }),
+  /**
+   * The course roster (Names and Role Provisioning), cached in the database for every process: after
+   * ttlSeconds a teacher's page asks for a refresh, a job of the queue, retried from retryDelaySeconds
+   * (doubling) while the LMS fails. The first page of a course waits up to firstLoadWaitMs for it.
+   */
+  roster: z.object({
+    ttlSeconds: z.number().int().min(1).default(300),
+    retryDelaySeconds: z.number().int().min(1).default(30),
+    firstLoadWaitMs: z.number().int().min(0).default(3000),
+  }).default({ ttlSeconds: 300, retryDelaySeconds: 30, firstLoadWaitMs: 3000 }),
   /** Worker processes `npm start` forks on this machine (node:cluster); 1 serves in the process itself. */
   webConcurrency: z.coerce.number().int().min(1).max(64).default(1),
   /** Whether this process runs background jobs (training, grade delivery, purges); off keeps web processes web-only. */

@@ -5,6 +5,7 @@ import { createJejak } from './app';
 import { createLogger, type Logger } from './log';
 import { connect, isPostgresUrl } from './db/connect';
 import { migrateToLatest } from './db/migrate';
+import { ensureSampleBank } from './content/sample';
 import { ROOT } from './config';
 
 /**
@@ -26,7 +27,8 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const log = createLogger(config.logLevel, cluster.isWorker ? { worker: cluster.worker!.id } : {});
+  // A worker's lines name it and its pid: which process served a request, which one to look at.
+  const log = createLogger(config.logLevel, cluster.isWorker ? { worker: cluster.worker!.id, pid: process.pid } : {});
   if (config.webConcurrency > 1 && cluster.isPrimary) return primary(config, log);
   return serve(config, log);
 }
@@ -68,12 +70,17 @@ async function serve(config: Config, log: Logger): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-/** The cluster's primary: migrates, forks, replaces a worker that dies, and stops them all on a signal. */
+/**
+ * The cluster's primary: prepares the database (migrations, the sample bank: workers starting together
+ * would each load one), forks, replaces a worker that dies, and stops them all on a signal.
+ */
 async function primary(config: Config, log: Logger): Promise<void> {
   const conn = await connect(config.databaseUrl, ROOT);
   try {
     const applied = await migrateToLatest(conn);
     if (applied.length) log.info('database migrated', { applied, where: conn.where });
+    const sample = await ensureSampleBank(conn.db);
+    if (sample.created) log.info('sample bank loaded', { bankId: sample.bankId });
   } finally {
     await conn.close();
   }
@@ -81,6 +88,7 @@ async function primary(config: Config, log: Logger): Promise<void> {
   const fork = () => cluster.fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
+      log.info('worker stopped', { worker: worker.id, pid: worker.process.pid, code, signal });
       if (!Object.keys(cluster.workers ?? {}).length) {
         log.info('stopped');
         process.exit(0);

@@ -8,11 +8,10 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../log';
 
 /** What happened; small (NOTIFY payloads are limited to 8000 bytes). */
-export interface JejakEvent {
-  type: 'answer';
-  tenantId: number;
-  activityId: number;
-}
+export type JejakEvent =
+  | { type: 'answer'; tenantId: number; activityId: number }
+  /** A roster refresh of a course ended (src/teacher/roster.ts): `refreshed` false when it failed. */
+  | { type: 'roster'; tenantId: number; contextId: string; refreshed: boolean };
 
 export interface EventBus {
   publish(event: JejakEvent): Promise<void>;

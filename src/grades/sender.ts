@@ -80,8 +80,11 @@ export class OutboxSender implements ScoreSender {
       .execute();
     const leased: Row[] = [];
     for (const row of due) {
+      // Still due, as selected: another sender may have delivered the row (or put it back to wait for a
+      // retry) between our select and this update, leaving the same version without a lease.
       const r = await this.db.updateTable('score_outbox').set({ lease_until: now + this.opts.requestTimeoutMs * 4 })
         .where('id', '=', row.id).where('version', '=', row.version)
+        .where('status', '=', 'pending').where('next_try_at', '<=', now)
         .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) === 1) leased.push(row);

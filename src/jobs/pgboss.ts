@@ -1,5 +1,6 @@
 /** The job queue on PostgreSQL: pg-boss, in its own schema `pgboss` of Jejak's database. */
 import PgBoss from 'pg-boss';
+import pg from 'pg';
 import { assertJobName, type JobQueue, type QueueOptions, type QueueStat } from './queue';
 
 export interface PgBossOptions extends QueueOptions {
@@ -14,6 +15,12 @@ function cronEvery(minutes: number): string {
   if (minutes % 60 === 0 && minutes < 1440 && 24 % (minutes / 60) === 0) return `0 */${minutes / 60} * * *`;
   if (minutes === 1440) return '30 2 * * *'; // daily, at a quiet hour of the server's night
   throw new Error(`every ${minutes} minutes cannot be said in cron; use a divisor of an hour or of a day`);
+}
+
+/** Whether a job of `name` with this singleton key is waiting, waiting for a retry, or running. */
+async function unfinished(db: { executeSql(text: string, values: unknown[]): Promise<{ rows: unknown[] }> }, name: string, singletonKey: string): Promise<boolean> {
+  const { rows } = await db.executeSql(`select 1 from pgboss.job where name = $1 and singleton_key = $2 and state < 'completed' limit 1`, [name, singletonKey]);
+  return rows.length > 0;
 }
 
 export async function pgBossQueue(opts: PgBossOptions): Promise<JobQueue> {
@@ -31,23 +38,57 @@ export async function pgBossQueue(opts: PgBossOptions): Promise<JobQueue> {
   // Creates or upgrades the pgboss schema; pg-boss takes an advisory lock, so processes may race here.
   await boss.start();
   const names: string[] = [];
+  const singletons = new Set<string>();
+  /** This process's worker of each queue it works on. */
+  const workers = new Map<string, string>();
+
+  /**
+   * Sends a singleton job unless one with its key is unfinished, checked and inserted under a lock on
+   * the key (a connection of its own, for the transaction): pages of two processes asking at the same
+   * moment make one job. pg-boss's 'stately' index alone would let a second one wait beside one that
+   * runs or waits for its retry, which would then bypass the retry's backoff.
+   */
+  const sendOnce = async (name: string, data: object, singletonKey: string): Promise<void> => {
+    const client = new pg.Client({ connectionString: opts.connectionString, application_name: 'jejak-jobs' });
+    await client.connect();
+    try {
+      await client.query('begin');
+      await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [`pgboss:${name}:${singletonKey}`]);
+      const db = { executeSql: (text: string, values: unknown[]) => client.query(text, values) };
+      if (!(await unfinished(db, name, singletonKey))) await boss.send(name, data, { singletonKey, db });
+      await client.query('commit');
+    } catch (e) {
+      await client.query('rollback').catch(() => undefined);
+      throw e;
+    } finally {
+      await client.end();
+    }
+  };
 
   return {
     kind: 'pg-boss',
     async define(name, spec, handler) {
       assertJobName(name);
-      const options = { name, retryLimit: spec.retryLimit, retryDelay: spec.retryDelaySeconds, retryBackoff: true, expireInSeconds: spec.leaseSeconds };
+      // 'stately': pg-boss's unique indexes allow one waiting and one running job per singleton key.
+      const policy = spec.singleton ? 'stately' as const : 'standard' as const;
+      const options = { name, policy, retryLimit: spec.retryLimit, retryDelay: spec.retryDelaySeconds, retryBackoff: true, expireInSeconds: spec.leaseSeconds };
       await boss.createQueue(name, options);
       // createQueue leaves an existing queue as it was: a changed lease takes effect through this.
       await boss.updateQueue(name, options);
       names.push(name);
+      if (spec.singleton) singletons.add(name);
       if (!opts.work) return;
-      await boss.work<object>(name, { batchSize: 1, pollingIntervalSeconds: 1 }, async ([job]) => {
+      workers.set(name, await boss.work<object>(name, { batchSize: 1, pollingIntervalSeconds: 1 }, async ([job]) => {
         await handler(job.data as Parameters<typeof handler>[0]);
-      });
+      }));
     },
-    async send(name, data) {
-      await boss.send(name, data);
+    async send(name, data, options = {}) {
+      const singletonKey = singletons.has(name) ? options.singletonKey : undefined;
+      if (singletonKey === undefined) await boss.send(name, data);
+      else if (!(await unfinished(boss.getDb(), name, singletonKey))) await sendOnce(name, data, singletonKey);
+      // Polling finds the job within a second; when this process works on the queue, it starts now.
+      const worker = workers.get(name);
+      if (worker) boss.notifyWorker(worker);
     },
     async every(name, minutes) {
       await boss.schedule(name, cronEvery(minutes), {});

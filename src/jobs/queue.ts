@@ -15,6 +15,19 @@ export interface JobSpec {
   retryLimit: number;
   /** Wait before the first retry; it doubles with each further one. */
   retryDelaySeconds: number;
+  /**
+   * Jobs are sent with a `singletonKey` (see {@link SendOptions}): at most one job per key is
+   * waiting, waiting for a retry, or running, in all processes together.
+   */
+  singleton?: boolean;
+}
+
+export interface SendOptions {
+  /**
+   * Of a kind defined `singleton`: while a job with this key is waiting, waiting for a retry or
+   * running, sending another adds nothing. A refresh requested by many pages at once runs once.
+   */
+  singletonKey?: string;
 }
 
 /** One kind of job as the admin sees it. */
@@ -34,7 +47,7 @@ export interface JobQueue {
    * work; otherwise another process (npm run worker) runs them.
    */
   define<T extends object>(name: string, spec: JobSpec, handler: (data: T) => Promise<void>): Promise<void>;
-  send<T extends object>(name: string, data: T): Promise<void>;
+  send<T extends object>(name: string, data: T, options?: SendOptions): Promise<void>;
   /** Sends `name` (defined before) every `minutes`: once in all processes together, not once in each. */
   every(name: string, minutes: number): Promise<void>;
   /** Jobs by kind and state: for the admin page and /metrics. */
@@ -64,7 +77,12 @@ function retryDelayMs(spec: JobSpec, tries: number): number {
  * job is retried with backoff. Nothing of it outlives the process.
  */
 export function inProcessQueue(opts: QueueOptions): JobQueue {
-  interface Kind { spec: JobSpec; handler: (data: object) => Promise<void>; waiting: { data: object; tries: number }[]; running: Promise<void> | null; stat: QueueStat }
+  interface Job { data: object; tries: number; key?: string }
+  interface Kind {
+    spec: JobSpec; handler: (data: object) => Promise<void>; waiting: Job[]; running: Promise<void> | null; stat: QueueStat;
+    /** Singleton keys of jobs waiting, waiting for a retry, or running. */
+    keys: Set<string>;
+  }
   const kinds = new Map<string, Kind>();
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
@@ -84,23 +102,26 @@ export function inProcessQueue(opts: QueueOptions): JobQueue {
     for (let job = k.waiting.shift(); job && !closed; job = k.waiting.shift()) {
       k.stat.queued--;
       k.stat.active++;
+      let retrying = false;
       try {
         await k.handler(job.data);
         k.stat.completed++;
       } catch (e) {
-        const retry = !closed && job.tries <= k.spec.retryLimit;
-        opts.log.warn('job failed', { job: k.stat.name, tries: job.tries, retry, error: String(e) });
-        if (retry) {
+        retrying = !closed && job.tries <= k.spec.retryLimit;
+        opts.log.warn('job failed', { job: k.stat.name, tries: job.tries, retry: retrying, error: String(e) });
+        if (retrying) {
           k.stat.queued++;
-          const again = { data: job.data, tries: job.tries + 1 };
+          const again = { ...job, tries: job.tries + 1 };
           later(retryDelayMs(k.spec, job.tries), () => push(k, again, false));
         } else k.stat.failed++;
       } finally {
         k.stat.active--;
+        // A job waiting for its retry still holds its key: requests meanwhile do not bypass the backoff.
+        if (job.key !== undefined && !retrying) k.keys.delete(job.key);
       }
     }
   }
-  function push(k: Kind, job: { data: object; tries: number }, counted = true): void {
+  function push(k: Kind, job: Job, counted = true): void {
     if (closed) return;
     if (counted) k.stat.queued++;
     k.waiting.push(job);
@@ -111,11 +132,17 @@ export function inProcessQueue(opts: QueueOptions): JobQueue {
     kind: 'in-process',
     async define(name, spec, handler) {
       assertJobName(name);
-      kinds.set(name, { spec, handler: handler as (data: object) => Promise<void>, waiting: [], running: null, stat: { name, queued: 0, active: 0, failed: 0, completed: 0 } });
+      kinds.set(name, { spec, handler: handler as (data: object) => Promise<void>, waiting: [], running: null, stat: { name, queued: 0, active: 0, failed: 0, completed: 0 }, keys: new Set() });
     },
-    async send(name, data) {
+    async send(name, data, options = {}) {
       if (closed) throw new Error('the job queue is closed');
-      push(kindOf(name), { data, tries: 1 });
+      const k = kindOf(name);
+      const key = k.spec.singleton ? options.singletonKey : undefined;
+      if (key !== undefined) {
+        if (k.keys.has(key)) return;
+        k.keys.add(key);
+      }
+      push(k, { data, tries: 1, key });
     },
     async every(name, minutes) {
       const k = kindOf(name);

@@ -1,115 +1,160 @@
-import { z } from 'zod';
 import type { Db } from '../db/schema';
-import { upsert } from '../db/writes';
+import type { EventBus } from '../events/bus';
+import type { JobQueue } from '../jobs/queue';
+import type { Logger } from '../log';
 import { CLAIM } from '../lti/claims';
-import { audienceOf } from '../lti/roles';
-import { answerText, nextPageUrl, PlatformUnreachable, type PlatformServices } from '../grades/platform-services';
+import { PlatformUnreachable, type PlatformServices } from '../grades/platform-services';
+import { refreshRoster, RosterRefused, type RosterMember } from './commands/refreshRoster';
 
-export const NRPS = {
-  scope: 'https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly',
-  containerType: 'application/vnd.ims.lti-nrps.v2.membershipcontainer+json',
-} as const;
-
-const Member = z.object({
-  user_id: z.string().min(1),
-  roles: z.array(z.string()),
-  status: z.string().optional(),
-  name: z.string().optional(),
-  given_name: z.string().optional(),
-  family_name: z.string().optional(),
-  email: z.string().optional(),
-}).loose();
-const Container = z.object({ members: z.array(Member) }).loose();
-
-/** A course member; name and email only when the LMS shares them. */
-export interface RosterMember {
-  userId: string;
-  /** Full role URIs. */
-  roles: string[];
-  /** 'Active' or 'Inactive'. */
-  status: string;
-  isLearner: boolean;
-  name?: string;
-  email?: string;
-}
-
-/**
- * NRPS answers with short context role names ("Learner", Moodle) or full URIs (the spec's
- * examples, other platforms); launches always carry URIs. Short names become membership URIs.
- */
-export function normaliseRole(role: string): string {
-  if (/^https?:\/\//.test(role)) return role;
-  const [main, sub] = role.split('#');
-  return sub ? `http://purl.imsglobal.org/vocab/lis/v2/membership/${main}#${sub}` : `http://purl.imsglobal.org/vocab/lis/v2/membership#${main}`;
-}
+export { NRPS, normaliseRole, RosterRefused, type RosterMember } from './commands/refreshRoster';
 
 export interface RosterOptions {
-  /** How long a fetched roster serves before it is fetched again. */
+  /** How long a fetched roster serves before a page asks for a refresh. */
   ttlMs: number;
   /** Members asked per page (`limit`). */
   pageSize: number;
-  /** Keep names and emails in the database (else only in this process's memory). */
+  /** Keep names and emails in the database (else only in the memory of the process that fetched them). */
   storePersonalNames: boolean;
+  /** Wait before the first retry of a refresh the LMS failed; it doubles with each further one. */
+  retryDelaySeconds: number;
+  /** How long the first page of a course (nothing cached yet) waits for the roster. */
+  firstLoadWaitMs: number;
+}
+
+export interface RosterDeps {
+  db: Db;
+  services: PlatformServices;
+  /** The shared job queue the refreshes go through (src/jobs/). */
+  jobs: JobQueue;
+  /** Tells every process when a refresh ended (a first page waiting for it, live class views). */
+  events: EventBus;
+  log: Logger;
+}
+
+/** The queue's name for a roster refresh; one job per course at a time (its singleton key). */
+export const ROSTER_REFRESH_JOB = 'roster_refresh';
+
+/** A refresh as the queue carries it; requestedAt lets a job find the roster already newer than its request. */
+interface RefreshRequest {
+  tenantId: number;
+  contextId: string;
+  membershipsUrl: string;
+  requestedAt: number;
 }
 
 /**
- * The course roster from Names and Role Provisioning: all pages, cached briefly in the database so
- * several processes share one fetch. Names and emails are kept in memory only, unless the install
- * is configured to store them.
+ * The course roster from Names and Role Provisioning: all pages, cached in the database so that every
+ * process shares one fetch. Pages read the cache; a stale cache is refreshed by a job of the shared
+ * queue (one per course at a time, retried with backoff while the LMS fails, on whichever process does
+ * background work), while the page shows the roster it has. Names and emails are kept in memory only,
+ * unless the install is configured to store them.
  */
 export class Roster {
-  private readonly names = new Map<string, { until: number; byUser: Map<string, { name?: string; email?: string }> }>();
+  /** Names of the roster fetched at `fetchedAt`, by course (memory only). */
+  private readonly names = new Map<string, { fetchedAt: number; byUser: Map<string, { name?: string; email?: string }> }>();
 
-  constructor(private readonly db: Db, private readonly services: PlatformServices, private readonly opts: RosterOptions) {}
+  private constructor(private readonly d: RosterDeps, private readonly opts: RosterOptions) {}
 
-  /** The roster, or undefined when the LMS offers none (no NRPS claim) or cannot be reached and nothing is cached. */
+  /** The roster, with its refresh job declared to the queue. */
+  static async create(d: RosterDeps, opts: RosterOptions): Promise<Roster> {
+    const roster = new Roster(d, opts);
+    await d.jobs.define<RefreshRequest>(ROSTER_REFRESH_JOB, {
+      // A few pages of a slow LMS; retried from retryDelaySeconds, doubling: about an hour of tries at the default.
+      leaseSeconds: 300, retryLimit: 6, retryDelaySeconds: opts.retryDelaySeconds, singleton: true,
+    }, (job) => roster.refresh(job));
+    return roster;
+  }
+
+  /**
+   * The roster, or undefined when the LMS offers none (no NRPS claim) or it has never been fetched.
+   * A stale one is returned as it is while a refresh is requested; with nothing cached the first page
+   * waits briefly for it, as a teacher expects the whole class on first sight.
+   */
   async members(launch: { tenantId: number; contextId: string; claims: Record<string, any> }, now = Date.now()): Promise<RosterMember[] | undefined> {
-    const key = `${launch.tenantId}\n${launch.contextId}`;
-    const cached = await this.db.selectFrom('roster_cache').select(['members', 'fetched_at'])
-      .where('tenant_id', '=', launch.tenantId).where('context_id', '=', launch.contextId).executeTakeFirst();
-    const fromCache = () => this.withNames(key, JSON.parse(cached!.members) as RosterMember[], now);
-    if (cached && cached.fetched_at > now - this.opts.ttlMs) return fromCache();
+    const { tenantId, contextId } = launch;
+    const read = () => this.d.db.selectFrom('roster_cache').select(['members', 'fetched_at'])
+      .where('tenant_id', '=', tenantId).where('context_id', '=', contextId).executeTakeFirst();
+    const cached = await read();
+    if (cached && cached.fetched_at > now - this.opts.ttlMs) return this.withNames(tenantId, contextId, cached);
     const url = launch.claims[CLAIM.nrps]?.context_memberships_url;
-    if (typeof url !== 'string') return cached ? fromCache() : undefined;
-    let members: RosterMember[];
+    if (typeof url !== 'string') return cached && this.withNames(tenantId, contextId, cached);
+    const request: RefreshRequest = { tenantId, contextId, membershipsUrl: url, requestedAt: now };
+    if (cached) {
+      await this.request(request);
+      return this.withNames(tenantId, contextId, cached);
+    }
+    // Listening before asking: on SQLite the job may end before send() returns.
+    const ended = this.ended(tenantId, contextId, this.opts.firstLoadWaitMs);
+    await this.request(request);
+    await ended;
+    const fetched = await read();
+    return fetched && this.withNames(tenantId, contextId, fetched);
+  }
+
+  /** The job: fetches and stores the roster unless it is already newer than the request. */
+  async refresh(job: RefreshRequest): Promise<void> {
+    const { tenantId, contextId } = job;
+    const cached = await this.d.db.selectFrom('roster_cache').select('fetched_at')
+      .where('tenant_id', '=', tenantId).where('context_id', '=', contextId).executeTakeFirst();
+    // Asked for again while another refresh ran: that one answered this request too.
+    if (cached && cached.fetched_at >= job.requestedAt) return;
+    const ended = (refreshed: boolean) => this.d.events.publish({ type: 'roster', tenantId, contextId, refreshed })
+      .catch((e) => this.d.log.warn('roster event not published', { error: String(e) }));
     try {
-      members = await this.fetchAll(launch.tenantId, url);
+      const { members, fetchedAt } = await refreshRoster({
+        db: this.d.db, services: this.d.services, tenantId, contextId, membershipsUrl: job.membershipsUrl,
+        pageSize: this.opts.pageSize, storePersonalNames: this.opts.storePersonalNames,
+      });
+      this.names.set(`${tenantId}\n${contextId}`, { fetchedAt, byUser: new Map(members.map((m) => [m.userId, { name: m.name, email: m.email }])) });
+      await ended(true);
     } catch (e) {
-      if (e instanceof PlatformUnreachable || e instanceof RosterRefused) return cached ? fromCache() : undefined;
+      await ended(false);
+      if (e instanceof RosterRefused && !e.transient) {
+        // The LMS says no (service not granted, course gone): asking again soon will not change that.
+        this.d.log.warn('roster refused', { tenantId, detail: e.message });
+        return;
+      }
+      if (!(e instanceof PlatformUnreachable || e instanceof RosterRefused)) throw e;
+      this.d.log.info('roster not fetched; retrying later', { tenantId, detail: e.message });
+      // The queue retries with backoff; the cached roster stays as it was.
       throw e;
     }
-    const stored = this.opts.storePersonalNames ? members : members.map(({ name: _n, email: _e, ...rest }) => rest);
-    const values = { members: JSON.stringify(stored), fetched_at: now };
-    await upsert(this.db, 'roster_cache', { tenant_id: launch.tenantId, context_id: launch.contextId, ...values }, ['tenant_id', 'context_id'], values);
-    this.names.set(key, { until: now + this.opts.ttlMs, byUser: new Map(members.map((m) => [m.userId, { name: m.name, email: m.email }])) });
-    return members;
   }
 
-  private withNames(key: string, members: RosterMember[], now: number): RosterMember[] {
+  /** Asks for a refresh; many pages asking at once make one job. A queue that cannot take it must not break the page. */
+  private async request(r: RefreshRequest): Promise<void> {
+    try {
+      await this.d.jobs.send(ROSTER_REFRESH_JOB, r, { singletonKey: `${r.tenantId}:${r.contextId}` });
+    } catch (e) {
+      this.d.log.warn('roster refresh not requested', { tenantId: r.tenantId, error: String(e) });
+    }
+  }
+
+  /** Resolves when a refresh of the course ends (in any process), or after `ms`. */
+  private ended(tenantId: number, contextId: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      const unsubscribe = this.d.events.subscribe((e) => {
+        if (e.type === 'roster' && e.tenantId === tenantId && e.contextId === contextId) done();
+      });
+    });
+  }
+
+  /** The cached members with the names this process holds for that very fetch (a newer fetch elsewhere drops them). */
+  private withNames(tenantId: number, contextId: string, row: { members: string; fetched_at: number }): RosterMember[] {
+    const members = JSON.parse(row.members) as RosterMember[];
+    const key = `${tenantId}\n${contextId}`;
     const known = this.names.get(key);
-    if (!known || known.until <= now) return members;
+    if (!known) return members;
+    if (known.fetchedAt !== Number(row.fetched_at)) {
+      if (known.fetchedAt < Number(row.fetched_at)) this.names.delete(key);
+      return members;
+    }
     return members.map((m) => ({ ...known.byUser.get(m.userId), ...m }));
   }
-
-  private async fetchAll(tenantId: number, membershipsUrl: string): Promise<RosterMember[]> {
-    const first = new URL(membershipsUrl);
-    first.searchParams.set('limit', String(this.opts.pageSize));
-    const out: RosterMember[] = [];
-    for (let url: string | undefined = first.toString(); url; ) {
-      const res = await this.services.request(tenantId, NRPS.scope, url, { headers: { accept: NRPS.containerType } });
-      if (!res.ok) throw new RosterRefused(await answerText(res));
-      const parsed = Container.safeParse(await res.json().catch(() => undefined));
-      if (!parsed.success) throw new RosterRefused(`malformed membership container: ${parsed.error.issues[0]?.message}`);
-      for (const m of parsed.data.members) {
-        const roles = m.roles.map(normaliseRole);
-        const name = m.name ?? ([m.given_name, m.family_name].filter(Boolean).join(' ') || undefined);
-        out.push({ userId: m.user_id, roles, status: m.status ?? 'Active', isLearner: audienceOf(roles) === 'student', name, email: m.email });
-      }
-      url = nextPageUrl(res);
-    }
-    return out;
-  }
 }
-
-/** The LMS answered the roster request with an error or something that is not a membership container. */
-export class RosterRefused extends Error {}

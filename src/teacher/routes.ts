@@ -77,7 +77,8 @@ export function teacherRoutes(d: TeacherRouteDeps): Router {
   };
 
   // Server-sent events for the live class view: `answer` whenever a student of this activity answers,
-  // on whichever process took the answer. The page then fetches itself again; it polls as well.
+  // on whichever process took the answer, and `roster` when the course's roster was refreshed (by a
+  // job, src/teacher/roster.ts). The page then fetches itself again; it polls as well.
   r.get('/teacher/activities/:aid/events', wrap(async (req, res) => {
     const launch = res.locals.launch!;
     const activity = await activityOf(res, req.params.aid);
@@ -86,6 +87,7 @@ export function teacherRoutes(d: TeacherRouteDeps): Router {
     res.write('retry: 20000\n\n');
     const unsubscribe = d.events.subscribe((e) => {
       if (e.type === 'answer' && e.tenantId === launch.tenantId && e.activityId === activity.id) res.write('event: answer\ndata: {}\n\n');
+      if (e.type === 'roster' && e.refreshed && e.tenantId === launch.tenantId && e.contextId === launch.contextId) res.write('event: roster\ndata: {}\n\n');
     });
     // A comment now and then keeps proxies from closing an idle stream.
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 25_000);

@@ -3,6 +3,46 @@ import { testDialects, type TestDatabase } from '../support/db';
 import { startTool } from '../support/tool';
 import { Classroom, eventually, FAST_GRADES } from '../teacher/classroom';
 import { scoresUrl } from '../../src/grades/ags';
+import { OutboxSender } from '../../src/grades/sender';
+import { PlatformServices } from '../../src/grades/platform-services';
+import { LtijsStore } from '../../src/lti/ltijs-store';
+import { installSecret } from '../../src/install';
+import { createLogger } from '../../src/log';
+import type { Db } from '../../src/db/schema';
+
+/**
+ * `db` whose first UPDATE waits for `meanwhile` before it runs: another process acting between this
+ * one's read and its write, made certain instead of rare.
+ */
+function beforeFirstUpdate(db: Db, meanwhile: () => Promise<unknown>): Db {
+  let pending: (() => Promise<unknown>) | undefined = meanwhile;
+  const chain = <T extends object>(target: T): T => new Proxy(target, {
+    // Kysely's builders keep their state in private fields: everything runs on the target itself.
+    get(t, p) {
+      const v = Reflect.get(t, p);
+      if (typeof v !== 'function') return v;
+      if (p === 'execute' || p === 'executeTakeFirst' || p === 'executeTakeFirstOrThrow') {
+        return async (...a: unknown[]) => {
+          const first = pending;
+          pending = undefined;
+          await first?.();
+          return v.apply(t, a);
+        };
+      }
+      return (...a: unknown[]) => {
+        const out = v.apply(t, a);
+        return out && typeof out === 'object' ? chain(out) : out;
+      };
+    },
+  });
+  return new Proxy(db, {
+    get(t, p) {
+      if (p === 'updateTable') return (...a: Parameters<Db['updateTable']>) => chain(t.updateTable(...a));
+      const v = Reflect.get(t, p);
+      return typeof v === 'function' ? v.bind(t) : v;
+    },
+  });
+}
 
 for (const dialect of testDialects()) {
   describe(`grade passback through AGS on ${dialect.name}`, function () {
@@ -84,6 +124,27 @@ for (const dialect of testDialects()) {
         expect(accepted.filter((x) => x.body.scoreGiven === finals.get(s))).to.have.length(1);
         const row = (await outbox(s))!;
         expect(row.delivered_version).to.equal(row.version);
+      }
+    });
+
+    it('two senders: a score another sender delivered between this one\'s read and its lease is not posted again', async () => {
+      const [, sasha] = c.studentIds;
+      // Two senders of our own, in a set order: the tool's is stopped meanwhile.
+      await c.tool.jejak.grades.stop();
+      try {
+        await c.answer(sasha, c.itemIds[0][1], true, { score: 77 });
+        const { config } = c.tool.jejak;
+        const services = new PlatformServices(c.db, c.tool.jejak.platforms, new LtijsStore(c.db, installSecret(config)), config.grades.requestTimeoutMs);
+        const log = createLogger('error');
+        const other = new OutboxSender(c.db, services, log, config.grades);
+        const late = new OutboxSender(beforeFirstUpdate(c.db, () => other.runOnce()), services, log, config.grades);
+        const refusedBefore = c.sim.refusedScores.length;
+        expect(await late.runOnce(), 'rows the late sender leased').to.equal(0);
+        expect((await outbox(sasha))!.status).to.equal('delivered');
+        expect(c.sim.scores.filter((x) => x.userId === sasha && x.body.scoreGiven === 77)).to.have.length(1);
+        expect(c.sim.refusedScores.slice(refusedBefore), 'posted again (Moodle: 409)').to.deep.equal([]);
+      } finally {
+        c.tool.jejak.grades.start();
       }
     });
 

@@ -2,24 +2,9 @@ import { expect } from 'chai';
 import { MoodleSim } from '../platform';
 import { HttpBrowser, launch, parseForm, type LaunchHelperOptions } from '../support/http-browser';
 import { testDialects, type TestDatabase } from '../support/db';
-import { startTool, type RunningTool } from '../support/tool';
+import { registerDynamically, startTool, type RunningTool } from '../support/tool';
 
 const CLAIM_DEPLOYMENT = 'https://purl.imsglobal.org/spec/lti/claim/deployment_id';
-
-/** Registers the tool with the simulator through Dynamic Registration, as a Moodle admin would. */
-async function registerDynamically(sim: MoodleSim, tool: RunningTool): Promise<string> {
-  const browser = new HttpBrowser();
-  const page = await browser.get(sim.dynamicRegistrationUrl(tool.jejak.urls.registration));
-  expect(page.status).to.equal(200);
-  const form = parseForm(page.body, page.url);
-  expect(form, 'confirmation form').to.not.equal(undefined);
-  const done = await browser.submitForm(form!);
-  expect(done.status, done.body).to.equal(200);
-  expect(done.body).to.contain('/static/lti-close.js');
-  const clientId = [...sim.tools.keys()].pop()!;
-  sim.activateTool(clientId);
-  return clientId;
-}
 
 for (const dialect of testDialects()) {
   describe(`LTI 1.3 registration and launch on ${dialect.name}`, function () {
@@ -37,7 +22,7 @@ for (const dialect of testDialects()) {
       tdb = await dialect.create();
       tool = await startTool(tdb);
       sim = await MoodleSim.start();
-      clientId = await registerDynamically(sim, tool);
+      clientId = await registerDynamically(sim, tool.jejak.urls.registration);
       const seeded = sim.seedDefault();
       courseId = seeded.course.id;
       teacherId = seeded.teacher.id;
@@ -263,7 +248,7 @@ for (const dialect of testDialects()) {
 
       it('keeps two platforms with the same course id apart', async () => {
         sim2 = await MoodleSim.start();
-        const client2 = await registerDynamically(sim2, tool);
+        const client2 = await registerDynamically(sim2, tool.jejak.urls.registration);
         const seeded = sim2.seedDefault();
         sim2.courses.get(seeded.course.id)!.title = 'Another School Course';
         const act2 = sim2.addActivity({ courseId: seeded.course.id, clientId: client2, title: 'Desimal' });

@@ -46,6 +46,7 @@ import {
   type MoodleSimOptions,
   type Presentation,
   type RecordedScore,
+  type RefusedScore,
   type SimActivity,
   type SimCourse,
   type SimLineItem,
@@ -221,6 +222,8 @@ export class MoodleSim {
   readonly grades = new Map<string, StoredGrade>();
   /** Every accepted score, in order. */
   readonly scores: RecordedScore[] = [];
+  /** Every score posted to an existing line item and refused (invalid, or not later than the stored grade), in order. */
+  readonly refusedScores: RefusedScore[] = [];
   /** Every deep linking response received (refused ones carry `error`). */
   readonly deepLinkResponses: DeepLinkResponseRecord[] = [];
   /** Every request to auth.php and its outcome (incl. the id_token posted). */
@@ -1579,7 +1582,11 @@ ${storageHtml}
     const li = this.findItem(res, courseId, itemId, a.tool);
     if (!li) return;
     const s = this.parseJsonBody(req);
-    const bad = (why: string) => void res.status(400).type('text/plain').send(`Incorrect score received: ${why}`);
+    const refuse = (status: 400 | 409, reason: string) => {
+      this.refusedScores.push({ at: new Date(), lineItemId: li.id, lineItemUrl: li.url, courseId, clientId: a.tool.clientId, userId: String(s?.userId ?? ''), body: s ?? {}, status, reason });
+      res.status(status).type('text/plain').send(reason);
+    };
+    const bad = (why: string) => refuse(400, `Incorrect score received: ${why}`);
     if (!s) return bad('body is not a JSON object');
     const userId = s.userId === undefined || s.userId === null ? '' : String(s.userId);
     if (!userId) return bad('userId is required');
@@ -1597,9 +1604,7 @@ ${storageHtml}
     const key = `${li.id}:${userId}`;
     const prev = this.grades.get(key);
     const ts = Math.floor(Date.parse(s.timestamp) / 1000);
-    if (prev && prev.timemodified >= ts) {
-      return void res.status(409).type('text/plain').send(`Refusing score with an earlier timestamp for item ${li.id} and user ${userId}`);
-    }
+    if (prev && prev.timemodified >= ts) return refuse(409, `Refusing score with an earlier timestamp for item ${li.id} and user ${userId}`);
     const fully = s.gradingProgress === 'FullyGraded';
     this.grades.set(key, {
       userId,

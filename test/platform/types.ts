@@ -286,6 +286,12 @@ export interface RecordedScore {
   body: Record<string, unknown>;
 }
 
+/** A score the gradebook refused (400 invalid, 409 not later than the grade it holds: e.g. sent twice). */
+export interface RefusedScore extends RecordedScore {
+  status: 400 | 409;
+  reason: string;
+}
+
 export interface StoredGrade {
   userId: string;
   lineItemId: number;

@@ -19,6 +19,7 @@ import { insertTestBank, placeActivity, registerTool, type TestBank } from '../p
 import { connect, type Connection } from '../../src/db/connect';
 import { ROOT } from '../../src/config';
 import { answerAndContinue, isItemPage } from './student';
+import { expectScoresDelivered } from '../support/gradebook';
 
 /** Grade delivery retried quickly, and a dead process's lease (4 × the request timeout) short. */
 const FAST_GRADES = { pollMs: 50, retryBaseMs: 100, retryMaxMs: 400, maxTries: 1000, requestTimeoutMs: 1000 };
@@ -54,27 +55,6 @@ async function expectAnswersStored(db: Connection['db'], acknowledged: Set<strin
   const answered = await db.selectFrom('practice_presentation').select((eb) => eb.fn.countAll<number>().as('n')).where('attempt_id', 'is not', null).executeTakeFirstOrThrow();
   expect(Number(attempts.n)).to.equal(Number(answered.n));
   return Number(attempts.n);
-}
-
-/**
- * Waits until the outbox has delivered its latest version of every score, then checks the gradebook
- * against it: each student's grade is the latest score, and the platform accepted each score once
- * (strictly later timestamps; a repeat would have been refused with 409 and not stored).
- */
-async function expectScoresDelivered(db: Connection['db'], sim: MoodleSim, timeoutMs = 20_000): Promise<number> {
-  const outbox = () => db.selectFrom('score_outbox').selectAll().execute();
-  await waitFor('every score delivered', async () => (await outbox()).every((r) => r.status === 'delivered' && r.delivered_version === r.version), timeoutMs);
-  const rows = await outbox();
-  for (const row of rows) {
-    const accepted = sim.scores.filter((s) => s.userId === row.user_sub);
-    const stamps = accepted.map((s) => Date.parse(String(s.body.timestamp)));
-    expect(stamps, `scores of ${row.user_sub}`).to.deep.equal([...stamps].sort((a, b) => a - b));
-    expect(new Set(stamps).size).to.equal(stamps.length);
-    const last = accepted.at(-1)!;
-    expect(last.body.scoreGiven).to.equal(row.score_given);
-    expect(Date.parse(String(last.body.timestamp))).to.equal(row.score_timestamp);
-  }
-  return rows.length;
 }
 
 interface Class {

@@ -5,7 +5,9 @@ import { loadConfig, type Config } from '../../src/config';
 import { createJejak, type Jejak } from '../../src/app';
 import { createLogger } from '../../src/log';
 import type { TestDatabase } from './db';
+import { expect } from 'chai';
 import type { MoodleSim } from '../platform';
+import { HttpBrowser, parseForm } from './http-browser';
 import { localhostCertificate } from './tls';
 
 export interface RunningTool {
@@ -59,5 +61,24 @@ export async function registerTool(sim: MoodleSim, tool: RunningTool): Promise<s
     issuer: sim.issuer, clientId, name: 'Moodle', authLoginUrl: sim.authUrl, tokenUrl: sim.tokenUrl, jwksUrl: sim.jwksUrl,
     source: 'manual', deploymentIds: [deploymentId],
   });
+  return clientId;
+}
+
+/**
+ * Dynamic Registration as a Moodle admin does it: the tool's registration URL (its key included)
+ * opened from Moodle, Jejak's confirmation submitted, the pending tool activated. `registrationUrl`
+ * is what Jejak prints (under whatever address IT gave it: a load balancer's, say). Returns the client id.
+ */
+export async function registerDynamically(sim: MoodleSim, registrationUrl: string): Promise<string> {
+  const browser = new HttpBrowser();
+  const page = await browser.get(sim.dynamicRegistrationUrl(registrationUrl));
+  expect(page.status, page.body.slice(0, 300)).to.equal(200);
+  const form = parseForm(page.body, page.url);
+  expect(form, 'confirmation form').to.not.equal(undefined);
+  const done = await browser.submitForm(form!);
+  expect(done.status, done.body.slice(0, 300)).to.equal(200);
+  expect(done.body).to.contain('/static/lti-close.js');
+  const clientId = [...sim.tools.keys()].pop()!;
+  sim.activateTool(clientId);
   return clientId;
 }

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { MoodleSim } from '../platform';
-import { HttpBrowser, launch, parseForm, type LaunchHelperOptions } from '../support/http-browser';
+import { HttpBrowser, launch, type LaunchHelperOptions } from '../support/http-browser';
 import type { TestDatabase } from '../support/db';
-import { startTool, type RunningTool } from '../support/tool';
+import { registerDynamically, startTool, type RunningTool } from '../support/tool';
 import type { Config } from '../../src/config';
 import { insertReturningId } from '../../src/db/writes';
 import { createActivity, linkActivity } from '../../src/practice/activities';
@@ -36,12 +36,7 @@ export class Classroom {
     const c = new Classroom(tdb, overrides);
     c.tool = await startTool(tdb, { grades: FAST_GRADES, ...overrides });
     c.sim = await MoodleSim.start();
-    const browser = new HttpBrowser();
-    const page = await browser.get(c.sim.dynamicRegistrationUrl(c.tool.jejak.urls.registration));
-    const done = await browser.submitForm(parseForm(page.body, page.url)!);
-    expect(done.status, done.body).to.equal(200);
-    c.clientId = [...c.sim.tools.keys()].pop()!;
-    c.sim.activateTool(c.clientId);
+    c.clientId = await registerDynamically(c.sim, c.tool.jejak.urls.registration);
     const seeded = c.sim.seedDefault();
     c.courseId = seeded.course.id;
     c.teacherId = seeded.teacher.id;

@@ -21,10 +21,14 @@
   setInterval(refresh, 20000);
   var events = live.getAttribute('data-events');
   if (events && window.EventSource) {
-    // A class answers many times a second: one refresh per 2 s at most.
-    new EventSource(events).addEventListener('answer', function () {
+    // A class answers many times a second: one refresh per 2 s at most. A refreshed course roster
+    // (students enrolled since) comes the same way.
+    var soon = function () {
       if (pending) return;
       pending = setTimeout(function () { pending = null; refresh(); }, 2000);
-    });
+    };
+    var source = new EventSource(events);
+    source.addEventListener('answer', soon);
+    source.addEventListener('roster', soon);
   }
 })();
