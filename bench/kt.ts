@@ -2,10 +2,12 @@
  * Knowledge-tracing benchmark (issue #3): trains and evaluates DKT through the `kt` CLI on the
  * public splits in ../shared/datasets, next to the published numbers for the same splits and to
  * the PyTorch reference (../shared/kt-reference/dkt_ref.py) run in the same benchmark, and measures
- * peak memory and serving latency. Writes bench/kt-report.md and bench/kt-report.json.
+ * peak memory and serving latency (./kt-serving.ts). Writes bench/kt-report.md and bench/kt-report.json.
  *
  *   npm run bench:kt                       full run (long: up to 50 epochs per dataset, twice)
  *   npm run bench:kt -- --quick            1 epoch on dkvmn_synthetic, report in bench/tmp/
+ *   npm run bench:kt -- --serving-only     serving latency only, on untrained models of the datasets'
+ *                                          shapes (minutes): bench/kt-serving-report.md
  *   options: --datasets a,b  --epochs N  --patience N  --no-reference  --out DIR
  *
  * Each training, evaluation and serving measurement runs in its own child process, so that its
@@ -19,11 +21,10 @@ import { parseArgs } from 'node:util';
 import { runKtCli } from '../src/kt/cli';
 import { BktModel, EloModel, evaluatePredictor } from '../src/kt/coldstart';
 import { loadDatasetDir, repoRoot, sharedDatasetDir, sharedDir } from '../src/kt/data';
-import { wasmKernelsAvailable } from '../src/kt/engine/kernels-wasm';
-import { Rng } from '../src/kt/engine/random';
-import { DktPredictor, DktState } from '../src/kt/predict';
-import { deserializeDkt } from '../src/kt/tfjs-format';
+import { createDkt, DEFAULT_HIDDEN, dktConfig } from '../src/kt/dkt';
+import { deserializeDkt, serializeDkt } from '../src/kt/tfjs-format';
 import type { KtDataset } from '../src/kt/types';
+import { loads, measureServing, SERVING_TARGETS, ServingResult, servingNotes, servingTable } from './kt-serving';
 
 interface Published {
   source: string;
@@ -84,23 +85,7 @@ const DATASETS: BenchDataset[] = [
   },
 ];
 
-const TARGETS = { epochRatio: 1.5, stepP99Ms: 0.2, batch256Ms: 3, servingRssMb: 300 };
-
-interface Percentiles {
-  p50: number;
-  p99: number;
-}
-
-interface ServingResult {
-  kernels: string;
-  oneAnswerMs: Percentiles;
-  batch256Ms: Percentiles;
-  /** The same with the batch split across `threads` threads (DktPredictor's threads option). */
-  batch256ThreadsMs: Percentiles;
-  threads: number;
-  recompute200Ms: Percentiles;
-  rssMb: number;
-}
+const TARGETS = { epochRatio: 1.5 };
 
 interface ReferenceResult {
   test_auc: number;
@@ -125,70 +110,6 @@ interface DatasetResult {
   referenceSkipped?: string;
   /** Jejak s/epoch ÷ PyTorch s/epoch. */
   epochRatio: number | null;
-}
-
-const MB = 1024 * 1024;
-
-function percentiles(samples: number[]): Percentiles {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  return { p50: at(0.5), p99: at(0.99) };
-}
-
-function timeEach(reps: number, fn: () => void): Percentiles {
-  const samples: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    fn();
-    samples.push(performance.now() - t0);
-  }
-  return percentiles(samples);
-}
-
-/** Worker threads of the two-thread serving measurement: the benchmark machine has 2 cores. */
-const SERVING_THREADS = 2;
-
-/** Child: the serving costs of one saved model, in a process that holds only that model. */
-async function measureServing(modelFile: string): Promise<ServingResult> {
-  const { model } = deserializeDkt(fs.readFileSync(modelFile));
-  const predictor = new DktPredictor(model);
-  const threaded = new DktPredictor(model, { threads: SERVING_THREADS });
-  await threaded.ready();
-  const { numSkills, numItems } = model.config;
-  const rng = new Rng(11);
-  const answer = () => ({ skill: rng.int(numSkills), item: numItems ? rng.int(numItems) : undefined, correct: rng.int(2) });
-  const one = predictor.initialState();
-  const oneStep = () => {
-    const a = answer();
-    predictor.step(one, a.skill, a.item, a.correct);
-    predictor.predictAll(one);
-  };
-  timeEach(500, oneStep);
-  const oneAnswerMs = timeEach(5000, oneStep);
-
-  const classStep = (p: DktPredictor) => {
-    const states: DktState[] = Array.from({ length: 256 }, () => p.initialState());
-    return () => {
-      const answers = states.map(answer);
-      p.stepBatch(states, answers.map((a) => a.skill), numItems ? answers.map((a) => a.item as number) : null, answers.map((a) => a.correct));
-      p.predictBatch(states);
-    };
-  };
-  const [batch256Ms, batch256ThreadsMs] = [predictor, threaded].map((p) => {
-    const step = classStep(p);
-    timeEach(20, step);
-    return timeEach(300, step);
-  });
-
-  const history = Array.from({ length: 200 }, answer);
-  const skills = history.map((a) => a.skill);
-  const items = numItems ? history.map((a) => a.item as number) : undefined;
-  const correct = history.map((a) => a.correct);
-  const recompute200Ms = timeEach(50, () => predictor.stateFromHistory({ skills, items, correct }));
-  // With the worker thread alive: that is the server's footprint with threads on.
-  const rssMb = process.memoryUsage().rss / MB;
-  await threaded.close();
-  return { kernels: wasmKernelsAvailable() ? 'wasm' : 'js', oneAnswerMs, batch256Ms, batch256ThreadsMs, threads: SERVING_THREADS, recompute200Ms, rssMb };
 }
 
 /** Runs this file as a child (`--child …`); resolves to its last stdout line, parsed. */
@@ -330,28 +251,63 @@ function markdown(results: DatasetResult[], header: Record<string, string>): str
       `| ${r.dataset} | ${f2(r.training.secondsPerEpoch)} | ${f2(r.reference?.sec_per_epoch)} | ${ratio} | ${r.training.epochsRun} (${r.training.bestEpoch}) | ${refEpochs} | ${f4(r.training.validAuc)} | ${r.training.peakRssMb.toFixed(0)} MB |`,
     );
   }
+  lines.push('', '## Serving (one model loaded; milliseconds)', '');
   lines.push(
-    '',
-    '## Serving (one model loaded; milliseconds)',
-    '',
-    `| dataset | one answer p50 | p99 (target < ${TARGETS.stepP99Ms}) | 256 students, 1 thread p50 / p99 | 256 students, ${SERVING_THREADS} threads p50 | p99 (target < ${TARGETS.batch256Ms}) | rebuild 200 answers p50 | PyTorch one / 256 / rebuild | RSS (target < ${TARGETS.servingRssMb} MB) |`,
-    '|---|---|---|---|---|---|---|---|---|',
+    ...servingTable(
+      results.map((r) => {
+        const lat = r.reference?.latency;
+        return { dataset: r.dataset, serving: r.serving, pytorch: lat ? `${f2(lat.step_b1_ms)} / ${f2(lat.step_b256_ms)} / ${f2(lat.full200_b1_ms)}` : undefined };
+      }),
+    ),
   );
-  for (const r of results) {
-    const s = r.serving;
-    const lat = r.reference?.latency;
-    const ref = lat ? `${f2(lat.step_b1_ms)} / ${f2(lat.step_b256_ms)} / ${f2(lat.full200_b1_ms)}` : '–';
-    lines.push(
-      `| ${r.dataset} | ${s.oneAnswerMs.p50.toFixed(3)} | ${s.oneAnswerMs.p99.toFixed(3)} ${mark(s.oneAnswerMs.p99 < TARGETS.stepP99Ms)} | ` +
-        `${f2(s.batch256Ms.p50)} / ${f2(s.batch256Ms.p99)} | ${f2(s.batch256ThreadsMs.p50)} | ${f2(s.batch256ThreadsMs.p99)} ${mark(s.batch256ThreadsMs.p99 < TARGETS.batch256Ms)} | ` +
-        `${f2(s.recompute200Ms.p50)} | ${ref} | ` +
-        `${s.rssMb.toFixed(0)} MB ${mark(s.rssMb < TARGETS.servingRssMb)} |`,
-    );
+  lines.push('', ...servingNotes(), '', 'The models trained by this run, each in a process of its own.');
+  if (results.some((r) => r.reference)) {
+    lines.push('PyTorch = dkt_ref.py in the same run, one thread: one step with every skill\'s prediction for 1 and for 256 students, and a 200-answer history.');
   }
-  lines.push('', `One answer = step the student's state and read P(correct) for every skill. 256 students = one step and all-skill predictions for a class; ${SERVING_THREADS} threads = \`new DktPredictor(model, { threads: ${SERVING_THREADS} })\` (the call split with one worker thread; RSS includes it).`);
   const notes = results.filter((r) => r.note).map((r) => `- ${r.dataset}: ${r.note}`);
   if (notes.length) lines.push('', '## Notes', '', ...notes);
   return lines.join('\n') + '\n';
+}
+
+const machine = () => `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GB`;
+
+/**
+ * `--serving-only`: the serving table alone, on models of each dataset's shape (its skill and item
+ * counts, hidden 200) with createDkt's seeded weights instead of trained ones. Serving runs the same
+ * arithmetic whatever the weights, so its cost depends on the shape only; this takes minutes
+ * instead of the hours of training. Writes kt-serving-report.md and .json.
+ */
+async function servingOnly(chosen: BenchDataset[], o: { work: string; outDir: string }): Promise<number> {
+  const started = new Date();
+  const loadAtStart = os.loadavg();
+  const rows: { dataset: string; serving: ServingResult }[] = [];
+  for (const ds of chosen) {
+    process.stderr.write(`== ${ds.name}: `);
+    const data = loadDatasetDir(sharedDatasetDir(ds.name), { fold: 1 });
+    // 'auto' trains both variants and may keep either: measure the larger, item-aware shape.
+    const numItems = ds.itemAware === 'off' ? 0 : data.train.numItems;
+    const model = createDkt(dktConfig({ numSkills: data.train.numSkills, numItems, hidden: DEFAULT_HIDDEN, seed: 1 }));
+    const modelFile = path.join(o.work, `${ds.name}.shape.dkt`);
+    fs.writeFileSync(modelFile, serializeDkt(model));
+    process.stderr.write(`${model.config.numSkills} skills, ${numItems} items\n`);
+    rows.push({ dataset: ds.name, serving: await runChild<ServingResult>(['--child', 'serve', modelFile]) });
+  }
+  const header = {
+    date: started.toISOString(),
+    machine: machine(),
+    'load average (1, 5, 15 min)': `${loads(loadAtStart)} before, ${loads(os.loadavg())} after`,
+    node: process.version,
+    kernels: rows[0]?.serving.kernels ?? '–',
+    models: `built from each dataset's skill and item counts (fold 1), hidden ${DEFAULT_HIDDEN}, seeded weights (createDkt), not trained: serving cost depends on the shape, not on the weights`,
+  };
+  const lines = ['# Jejak knowledge-tracing serving benchmark', '', '`npm run bench:kt -- --serving-only`', ''];
+  for (const [k, v] of Object.entries(header)) lines.push(`- ${k}: ${v}`);
+  lines.push('', ...servingTable(rows), '', ...servingNotes(), '');
+  const base = path.join(o.outDir, 'kt-serving-report');
+  fs.writeFileSync(`${base}.json`, JSON.stringify({ ...header, targets: SERVING_TARGETS, results: rows }, null, 2) + '\n');
+  fs.writeFileSync(`${base}.md`, lines.join('\n'));
+  process.stderr.write(`\nwrote ${base}.md and ${base}.json\n`);
+  return 0;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -363,7 +319,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (mode === 'serve') {
-      process.stdout.write(JSON.stringify(await measureServing(rest[0])) + '\n');
+      const { model } = deserializeDkt(fs.readFileSync(rest[0]));
+      process.stdout.write(JSON.stringify(await measureServing(model)) + '\n');
       return 0;
     }
     throw new Error(`unknown child mode ${mode}`);
@@ -376,6 +333,7 @@ async function main(argv: string[]): Promise<number> {
       epochs: { type: 'string' },
       patience: { type: 'string' },
       'no-reference': { type: 'boolean' },
+      'serving-only': { type: 'boolean' },
       out: { type: 'string' },
     },
   });
@@ -397,15 +355,18 @@ async function main(argv: string[]): Promise<number> {
   const work = path.join(repoRoot(), 'bench', 'tmp', 'models');
   fs.mkdirSync(work, { recursive: true });
   fs.mkdirSync(outDir, { recursive: true });
+  if (values['serving-only']) return servingOnly(chosen, { work, outDir });
   const skipReference = values['no-reference'] ? 'not requested (--no-reference)' : await referenceUnavailable();
   if (skipReference) process.stderr.write(`PyTorch reference skipped: ${skipReference}\n`);
 
   const started = new Date();
+  const loadAtStart = os.loadavg();
   const results: DatasetResult[] = [];
   for (const ds of chosen) results.push(await benchDataset(ds, { epochs, patience, skipReference, work }));
   const header = {
     date: started.toISOString(),
-    machine: `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, load average at start ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+    machine: machine(),
+    'load average (1, 5, 15 min)': `${loads(loadAtStart)} at start, ${loads(os.loadavg())} at end`,
     node: process.version,
     run: quick ? `--quick (${epochs} epoch(s), patience ${patience}): not comparable with the targets` : `up to ${epochs} epochs, patience ${patience}`,
     reference: skipReference ? `not run: ${skipReference}` : 'PyTorch dkt_ref.py --threads 1, same epochs cap and patience',

@@ -46,6 +46,9 @@ export class DktPredictor implements KtPredictor<DktState> {
   private readonly pool: ServingPool | null;
   /** The students of a call: the pool's shared table, or this thread's own. */
   private readonly rows: ServingRows;
+  /** Each row's new h and c in `rows`, made once: a class's step then allocates nothing per student. */
+  private readonly hNextRows: Float32Array[];
+  private readonly cNextRows: Float32Array[];
 
   constructor(
     readonly model: DktModel,
@@ -64,6 +67,9 @@ export class DktPredictor implements KtPredictor<DktState> {
     this.kernel = new ServingKernel(model, split ? CHUNK_ROWS : this.maxBatch, opts.kernels);
     this.pool = split ? new ServingPool(model, this.maxBatch, threads - 1, this.kernel, opts.kernels) : null;
     this.rows = this.pool ? this.pool.rows : servingRows(new ArrayBuffer(servingRowsBytes(this.maxBatch, H, S)), this.maxBatch, H, S);
+    const rowViews = (a: Float32Array) => Array.from({ length: this.maxBatch }, (_, r) => a.subarray(r * H, (r + 1) * H));
+    this.hNextRows = rowViews(this.rows.hNext);
+    this.cNextRows = rowViews(this.rows.cNext);
   }
 
   /** Resolves once the worker threads (if any) are up; batch calls made before get less help. */
@@ -106,12 +112,13 @@ export class DktPredictor implements KtPredictor<DktState> {
     if (skills.length !== states.length || correct.length !== states.length || (items && items.length !== states.length)) {
       throw new Error(`stepBatch: ${states.length} states but ${skills.length} skills, ${correct.length} answers${items ? `, ${items.length} items` : ''}`);
     }
-    const { H, rows } = this;
+    const { rows } = this;
     const S = this.numSkills;
     const itemAware = this.numItems > 0;
     const itemScale = paramView(this.layout, this.model.params, 'itemScale');
     for (let start = 0; start < states.length; start += this.maxBatch) {
       const n = Math.min(this.maxBatch, states.length - start);
+      this.wakeWorkers(n);
       for (let r = 0; r < n; r++) {
         const skill = skills[start + r];
         this.checkSkill(skill);
@@ -122,8 +129,8 @@ export class DktPredictor implements KtPredictor<DktState> {
       this.loadStates(states, start, n, true);
       this.run('step', n, itemAware);
       for (let r = 0; r < n; r++) {
-        states[start + r].h.set(rows.hNext.subarray(r * H, (r + 1) * H));
-        states[start + r].c.set(rows.cNext.subarray(r * H, (r + 1) * H));
+        states[start + r].h.set(this.hNextRows[r]);
+        states[start + r].c.set(this.cNextRows[r]);
       }
     }
   }
@@ -134,6 +141,7 @@ export class DktPredictor implements KtPredictor<DktState> {
     const out: Float32Array[] = [];
     for (let start = 0; start < states.length; start += this.maxBatch) {
       const n = Math.min(this.maxBatch, states.length - start);
+      this.wakeWorkers(n);
       this.loadStates(states, start, n, false);
       this.run('probabilities', n, false);
       for (let r = 0; r < n; r++) out.push(this.rows.probs.slice(r * S, (r + 1) * S));
@@ -146,6 +154,11 @@ export class DktPredictor implements KtPredictor<DktState> {
     const state = this.initialState();
     for (let t = 0; t < history.skills.length; t++) this.step(state, history.skills[t], history.items?.[t], history.correct[t]);
     return state;
+  }
+
+  /** Before filling the rows of a call the workers will share: their wake-up overlaps with it. */
+  private wakeWorkers(n: number): void {
+    if (this.pool && n > CHUNK_ROWS) this.pool.wake();
   }
 
   private run(op: ServingOp, n: number, itemAware: boolean): void {

@@ -4,7 +4,7 @@ import type { JobQueue } from '../jobs/queue';
 import type { Logger } from '../log';
 import { CLAIM } from '../lti/claims';
 import { PlatformUnreachable, type PlatformServices } from '../grades/platform-services';
-import { refreshRoster, RosterRefused, type RosterMember } from './commands/refreshRoster';
+import { fetchAll, refreshRoster, RosterRefused, type RosterMember } from './commands/refreshRoster';
 
 export { NRPS, normaliseRole, RosterRefused, type RosterMember } from './commands/refreshRoster';
 
@@ -31,6 +31,9 @@ export interface RosterDeps {
   log: Logger;
 }
 
+/** A process asks the LMS for a course's names at most this often (beside the roster's own lifetime). */
+const NAMES_RETRY_MS = 60_000;
+
 /** The queue's name for a roster refresh; one job per course at a time (its singleton key). */
 export const ROSTER_REFRESH_JOB = 'roster_refresh';
 
@@ -50,8 +53,12 @@ interface RefreshRequest {
  * unless the install is configured to store them.
  */
 export class Roster {
-  /** Names of the roster fetched at `fetchedAt`, by course (memory only). */
-  private readonly names = new Map<string, { fetchedAt: number; byUser: Map<string, { name?: string; email?: string }> }>();
+  /** Names and emails by course and user, as this process last fetched them (memory only, when they are not stored). */
+  private readonly names = new Map<string, Map<string, { name?: string; email?: string }>>();
+  /** This process's name fetches in flight, by course. */
+  private readonly fillingNames = new Map<string, Promise<void>>();
+  /** When this process last asked the LMS for a course's names (successfully or not). */
+  private readonly namesAskedAt = new Map<string, number>();
 
   private constructor(private readonly d: RosterDeps, private readonly opts: RosterOptions) {}
 
@@ -74,21 +81,54 @@ export class Roster {
     const { tenantId, contextId } = launch;
     const read = () => this.d.db.selectFrom('roster_cache').select(['members', 'fetched_at'])
       .where('tenant_id', '=', tenantId).where('context_id', '=', contextId).executeTakeFirst();
-    const cached = await read();
-    if (cached && cached.fetched_at > now - this.opts.ttlMs) return this.withNames(tenantId, contextId, cached);
     const url = launch.claims[CLAIM.nrps]?.context_memberships_url;
-    if (typeof url !== 'string') return cached && this.withNames(tenantId, contextId, cached);
-    const request: RefreshRequest = { tenantId, contextId, membershipsUrl: url, requestedAt: now };
-    if (cached) {
-      await this.request(request);
-      return this.withNames(tenantId, contextId, cached);
+    let cached = await read();
+    if (typeof url === 'string' && !(cached && cached.fetched_at > now - this.opts.ttlMs)) {
+      const request: RefreshRequest = { tenantId, contextId, membershipsUrl: url, requestedAt: now };
+      if (cached) {
+        await this.request(request);
+      } else {
+        // Listening before asking: on SQLite the job may end before send() returns.
+        const ended = this.ended(tenantId, contextId, this.opts.firstLoadWaitMs);
+        await this.request(request);
+        await ended;
+        cached = await read();
+      }
     }
-    // Listening before asking: on SQLite the job may end before send() returns.
-    const ended = this.ended(tenantId, contextId, this.opts.firstLoadWaitMs);
-    await this.request(request);
-    await ended;
-    const fetched = await read();
-    return fetched && this.withNames(tenantId, contextId, fetched);
+    if (!cached) return undefined;
+    const members = JSON.parse(cached.members) as RosterMember[];
+    if (typeof url === 'string') await this.namesFor(tenantId, contextId, url, members, now);
+    return this.withNames(tenantId, contextId, members);
+  }
+
+  /**
+   * Names and emails the database does not keep are fetched by each process that shows them (the
+   * refresh job may have run in another process, or in a worker): when this process has none for the
+   * course, waiting briefly, or in the background when the roster has members it has no name for
+   * (at most once a minute, or per roster lifetime if longer).
+   */
+  private async namesFor(tenantId: number, contextId: string, membershipsUrl: string, members: RosterMember[], now: number): Promise<void> {
+    if (this.opts.storePersonalNames) return;
+    const key = `${tenantId}\n${contextId}`;
+    const known = this.names.get(key);
+    if (known && members.every((m) => known.has(m.userId))) return;
+    let filling = this.fillingNames.get(key);
+    if (!filling) {
+      // Asked lately (a student the LMS has no name for, or the LMS failing): not on every page.
+      if ((this.namesAskedAt.get(key) ?? -Infinity) > now - Math.max(this.opts.ttlMs, NAMES_RETRY_MS)) return;
+      this.namesAskedAt.set(key, now);
+      filling = fetchAll({ services: this.d.services, tenantId, membershipsUrl, pageSize: this.opts.pageSize })
+        .then((fetched) => this.remember(key, fetched, Date.now()))
+        .catch((e) => this.d.log.info('roster names not fetched', { tenantId, detail: String(e) }))
+        .finally(() => this.fillingNames.delete(key));
+      this.fillingNames.set(key, filling);
+    }
+    if (!known) await Promise.race([filling, new Promise((r) => setTimeout(r, this.opts.firstLoadWaitMs).unref())]);
+  }
+
+  private remember(key: string, members: RosterMember[], fetchedAt: number): void {
+    this.namesAskedAt.set(key, fetchedAt);
+    this.names.set(key, new Map(members.map((m) => [m.userId, { name: m.name, email: m.email }])));
   }
 
   /** The job: fetches and stores the roster unless it is already newer than the request. */
@@ -105,7 +145,7 @@ export class Roster {
         db: this.d.db, services: this.d.services, tenantId, contextId, membershipsUrl: job.membershipsUrl,
         pageSize: this.opts.pageSize, storePersonalNames: this.opts.storePersonalNames,
       });
-      this.names.set(`${tenantId}\n${contextId}`, { fetchedAt, byUser: new Map(members.map((m) => [m.userId, { name: m.name, email: m.email }])) });
+      if (!this.opts.storePersonalNames) this.remember(`${tenantId}\n${contextId}`, members, fetchedAt);
       await ended(true);
     } catch (e) {
       await ended(false);
@@ -145,16 +185,9 @@ export class Roster {
     });
   }
 
-  /** The cached members with the names this process holds for that very fetch (a newer fetch elsewhere drops them). */
-  private withNames(tenantId: number, contextId: string, row: { members: string; fetched_at: number }): RosterMember[] {
-    const members = JSON.parse(row.members) as RosterMember[];
-    const key = `${tenantId}\n${contextId}`;
-    const known = this.names.get(key);
-    if (!known) return members;
-    if (known.fetchedAt !== Number(row.fetched_at)) {
-      if (known.fetchedAt < Number(row.fetched_at)) this.names.delete(key);
-      return members;
-    }
-    return members.map((m) => ({ ...known.byUser.get(m.userId), ...m }));
+  /** The cached members with the names this process holds for them. */
+  private withNames(tenantId: number, contextId: string, members: RosterMember[]): RosterMember[] {
+    const known = this.names.get(`${tenantId}\n${contextId}`);
+    return known ? members.map((m) => ({ ...known.get(m.userId), ...m })) : members;
   }
 }

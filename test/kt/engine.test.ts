@@ -4,7 +4,7 @@ import { createJsKernels } from '../../src/kt/engine/kernels-js';
 import { DktEngine, packWindows } from '../../src/kt/engine/lstm';
 import { Rng } from '../../src/kt/engine/random';
 import { ServingKernel, servingRows, servingRowsBytes } from '../../src/kt/engine/serving';
-import { CHUNK_ROWS, ServingPool } from '../../src/kt/engine/serving-pool';
+import { chunkBlocks, CHUNK_ROWS, ServingPool, SPIN_MS, Spinner } from '../../src/kt/engine/serving-pool';
 import { randomWindows } from './helpers';
 
 /** A model with every parameter non-zero, so every gradient path is exercised. */
@@ -105,5 +105,70 @@ describe('kt engine: serving pool', () => {
     } finally {
       await pool.close();
     }
+  });
+
+  it('claims chunks that shrink towards the end of a call, within the kernel\'s rows, and cover every block once', () => {
+    for (const threads of [2, 3, 8]) {
+      for (const blocks of [1, 2, 3, 7, 64, 65, 1000]) {
+        const sizes: number[] = [];
+        for (let left = blocks; left > 0; left -= sizes[sizes.length - 1]) sizes.push(chunkBlocks(left, threads));
+        expect(sizes.reduce((a, b) => a + b, 0)).to.equal(blocks);
+        for (const size of sizes) expect(size).to.be.within(1, CHUNK_ROWS / 4);
+        for (let j = 1; j < sizes.length; j++) expect(sizes[j]).to.be.at.most(sizes[j - 1]);
+      }
+    }
+    // The last chunks of a class are small, so that the threads end close together.
+    expect(chunkBlocks(4, 2)).to.equal(2);
+  });
+
+  it('polls while polling catches the other thread, and backs off when it does not', () => {
+    const spinner = new Spinner();
+    /** Budgets of the next `count` waits, each of which polls in vain. */
+    const missing = (count: number) =>
+      Array.from({ length: count }, () => {
+        const budget = spinner.budget();
+        if (budget > 0) spinner.polled(false);
+        return budget > 0 ? 1 : 0;
+      }).join('');
+    expect(spinner.budget()).to.equal(SPIN_MS);
+    spinner.polled(true);
+    // One miss is forgiven; then 1, 2, 4 … waits are slept through between tries.
+    expect(missing(12)).to.equal('110100100001');
+    // A poll that catches the other thread restores polling at once.
+    while (spinner.budget() === 0);
+    spinner.polled(true);
+    expect(missing(2)).to.equal('11');
+    // Rare calls (every poll misses) end up polling once per 64 waits.
+    missing(1000);
+    expect(missing(130).split('').filter((x) => x === '1').length).to.be.within(2, 3);
+  });
+
+  it('a call of a row count that is not a multiple of the block runs right, and after close() on this thread alone', async () => {
+    const model = createDkt(dktConfig({ numSkills: 7, hidden: 10, seed: 2 }));
+    const n = 3 * CHUNK_ROWS + 3;
+    const pool = new ServingPool(model, n, 1, new ServingKernel(model, CHUNK_ROWS));
+    const alone = servingRows(new ArrayBuffer(servingRowsBytes(n, 10, 7)), n, 10, 7);
+    const kernel = new ServingKernel(model, n);
+    const rng = new Rng(9);
+    const call = () => {
+      for (let r = 0; r < n; r++) pool.rows.idx[r] = alone.idx[r] = rng.int(14);
+      for (let j = 0; j < n * 10; j++) pool.rows.h[j] = alone.h[j] = rng.normal();
+      pool.wake();
+      pool.run('step', n, false);
+      kernel.run('step', alone, 0, n, false);
+      expect(Array.from(pool.rows.hNext)).to.deep.equal(Array.from(alone.hNext));
+      pool.run('probabilities', n, false);
+      kernel.run('probabilities', alone, 0, n, false);
+      expect(Array.from(pool.rows.probs)).to.deep.equal(Array.from(alone.probs));
+    };
+    try {
+      await pool.ready;
+      for (let j = 0; j < 5; j++) call();
+    } finally {
+      await pool.close();
+    }
+    const before = pool.workerRows;
+    call();
+    expect(pool.workerRows).to.equal(before);
   });
 });

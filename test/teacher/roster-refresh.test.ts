@@ -61,7 +61,14 @@ for (const dialect of testDialects()) {
       expect(c.sim.stats.nrpsRequests).to.equal(1);
       expect(await refreshJobs()).to.equal(1);
       // Started only now: the first refresh ran in the first process, which holds the names it fetched.
-      if (dialect.name === 'postgres') other = await startTool(tdb, SETTINGS);
+      // The second fetches the names (never stored) for itself on its first page, once.
+      if (dialect.name === 'postgres') {
+        other = await startTool(tdb, SETTINGS);
+        expect(await classPage(other.url)).to.contain('Sandi Learner');
+        // The roster went stale while it started: the refresh its page asked for runs its course first.
+        await eventually(async () => (await sql<{ n: number }>`select count(*)::int as n from pgboss.job where name = ${ROSTER_REFRESH_JOB} and state not in ('completed', 'failed')`.execute(c.db)).rows[0].n === 0, 15_000, 'the refresh to end');
+      }
+      const [lmsBefore, jobsBefore] = [c.sim.stats.nrpsRequests, await refreshJobs()];
 
       // A student enrols in Moodle; the cached roster goes stale; the LMS is slow to answer the next fetch.
       const late = c.sim.addUser({ given: 'Lala', family: 'Late', email: 'lala@example.org', username: 'lala' });
@@ -78,7 +85,7 @@ for (const dialect of testDialects()) {
       // Every page answered at once with the roster it had; the process that fetched it still has its names.
       expect(Date.now() - t0, 'pages did not wait for the slow LMS').to.be.below(SLOW_LMS_MS);
       for (const p of pages) expect(p).to.contain(`/students/${sandi}"`).and.not.to.contain(`/students/${late.id}"`);
-      for (const p of pages.filter((_p, i) => urls[i] === c.tool.url)) expect(p).to.contain('Sandi Learner');
+      for (const p of pages) expect(p).to.contain('Sandi Learner');
       expect((await cached()).fetched_at).to.equal(before.fetched_at);
 
       try {
@@ -89,8 +96,8 @@ for (const dialect of testDialects()) {
       expect((await cached()).fetched_at).to.be.greaterThan(before.fetched_at);
       // Anything queued twice would run after the first: give it the time to.
       await sleep(1500);
-      expect(c.sim.stats.nrpsRequests, 'one fetch from the LMS for 8 pages (on 2 processes on PostgreSQL)').to.equal(2);
-      expect(await refreshJobs(), 'one refresh job').to.equal(2);
+      expect(c.sim.stats.nrpsRequests - lmsBefore, 'one fetch from the LMS for 8 pages (on 2 processes on PostgreSQL)').to.equal(1);
+      expect(await refreshJobs() - jobsBefore, 'one refresh job').to.equal(1);
       expect((await cached()).members).to.contain(late.id);
       c.sim.faults.clear();
     });

@@ -82,7 +82,8 @@ export async function refreshRoster(props: RefreshRosterProps): Promise<{ member
   return { members, fetchedAt };
 }
 
-async function fetchAll(props: RefreshRosterProps): Promise<RosterMember[]> {
+/** Every page of the course roster from the LMS, names and emails included; stores nothing. */
+export async function fetchAll(props: Pick<RefreshRosterProps, 'services' | 'tenantId' | 'membershipsUrl' | 'pageSize'>): Promise<RosterMember[]> {
   const first = new URL(props.membershipsUrl);
   first.searchParams.set('limit', String(props.pageSize));
   const out: RosterMember[] = [];
