@@ -52,6 +52,9 @@ export interface StudentKnowledge {
   itemSuccess(itemIds: readonly number[]): Map<number, number>;
 }
 
+/** A student's reading taken before their answer's transaction (KnowledgeTracer.readBeforeAnswer). */
+export type AnswerReading = Reading;
+
 export interface KnowledgeTracer {
   /** The student's current knowledge, read once (a page asks this once and uses it throughout). */
   knowledge(student: StudentKey): Promise<StudentKnowledge>;
@@ -60,7 +63,13 @@ export interface KnowledgeTracer {
    * the attempt's own transaction (`db` is that transaction), after the attempt row is inserted. Not
    * for preview attempts.
    */
-  recordAnswer(db: Db, student: StudentKey, answer: TracedAnswer): Promise<StudentKnowledge>;
+  recordAnswer(db: Db, student: StudentKey, answer: TracedAnswer, before?: AnswerReading): Promise<StudentKnowledge>;
+  /**
+   * What recordAnswer reads, read before the attempt's transaction begins (so that the transaction
+   * holds only writes). If another answer of the student lands in between, the state stored is found
+   * stale on the next read and rebuilt from the history: never wrong, only recomputed.
+   */
+  readBeforeAnswer(student: StudentKey): Promise<AnswerReading>;
   /** Mastery of many students of a course at once (teacher views), in one batch call. */
   classMastery(tenantId: number, contextId: string, bankId: number, userSubs: string[]): Promise<Map<string, Map<number, number>>>;
   /**
@@ -264,7 +273,7 @@ async function storedStates(db: Db, course: Course, subs: readonly string[]): Pr
 }
 
 /** What the tracer reads of a course's students before it can answer: answers given, the active model, stored states. */
-interface Reading {
+export interface Reading {
   counts: Map<string, number>;
   modelId: number | null;
   stored: StoredStates;
@@ -371,9 +380,12 @@ export function createTracer(deps: TracerDeps): KnowledgeTracer {
       return (await knowledgeOf(db, student, [student.userSub], await readStudent(db, student)))[0];
     },
 
-    async recordAnswer(tx, student, answer) {
+    readBeforeAnswer: (student) => readStudent(db, student),
+
+    async recordAnswer(tx, student, answer, before) {
       const sub = student.userSub;
-      const r = await readStudent(tx, student);
+      // Read before the attempt was inserted, the count is one short of it.
+      const r = before ? { ...before, counts: new Map([[sub, (before.counts.get(sub) ?? 0) + 1]]) } : await readStudent(tx, student);
       const answered = r.counts.get(sub) ?? 0;
       const advance = async <S>(est: Estimator<S>): Promise<S> => {
         const stored = r.stored.get(est.key)?.get(sub);

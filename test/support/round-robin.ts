@@ -44,13 +44,23 @@ export async function roundRobin(ports: number[] = [], o: RoundRobinOptions = {}
   const server = http.createServer((req, res) => {
     const port = self.ports[next++ % self.ports.length];
     hits.set(port, (hits.get(port) ?? 0) + 1);
-    const up = http.request({ host: '127.0.0.1', port, path: req.url, method: req.method, headers: req.headers, agent }, (r) => {
-      if (o.record) self.forwarded.push({ method: req.method!, path: req.url!, port, status: r.statusCode!, location: r.headers.location });
-      res.writeHead(r.statusCode!, r.headers);
-      r.pipe(res);
-    });
-    up.on('error', () => res.headersSent ? res.destroy() : res.writeHead(502).end());
-    req.pipe(up);
+    const body: Buffer[] = [];
+    req.on('data', (c: Buffer) => body.push(c));
+    req.on('end', () => send(false));
+    const send = (retry: boolean) => {
+      const up = http.request({ host: '127.0.0.1', port, path: req.url, method: req.method, headers: req.headers, agent }, (r) => {
+        if (o.record) self.forwarded.push({ method: req.method!, path: req.url!, port, status: r.statusCode!, location: r.headers.location });
+        res.writeHead(r.statusCode!, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', () => {
+        // A kept-alive connection the process closed just as it was reused: the request never arrived, send it again (as nginx does).
+        if (up.reusedSocket && !retry && !res.headersSent) return send(true);
+        if (res.headersSent) res.destroy();
+        else res.writeHead(502).end();
+      });
+      up.end(Buffer.concat(body));
+    };
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   self.url = `http://${o.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;

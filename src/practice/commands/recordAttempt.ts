@@ -2,6 +2,7 @@ import { audit } from '../../db/audit';
 import { insertReturningId } from '../../db/writes';
 import type { ItemResponse } from '../../content/item';
 import { activityFinished, activityScore, goalReached } from '../settings';
+import type { Db } from '../../db/schema';
 import { findPresentation, MAX_ITEM_MS, studentKey, type Learner, type PracticeDeps } from '../practice';
 
 export interface AnswerToRecord {
@@ -26,79 +27,100 @@ export interface RecordedAttempt {
 /** The token names no item shown to this learner. */
 export class UnknownPresentation extends Error {}
 
+/** A second submission of the same form got in first: this transaction stored nothing. */
+class AnsweredMeanwhile extends Error {}
+
 /**
  * Stores one answer before it is acknowledged, in ONE transaction: the attempt, the knowledge tracer's
  * step, the student's progress, the score for the gradebook and the audit event. A resubmitted form
  * (same presentation token) finds its attempt already there and stores nothing. A preview attempt is
  * kept apart (preview = 1): no tracer step, no score.
+ *
+ * What only informs the writes (the tracer's reading, the progress so far, the teacher's overrides)
+ * is read first, together, outside the transaction: on PostgreSQL every statement inside is a round
+ * trip while the transaction is open, and at a class start those add up.
  */
 export async function recordAttempt(deps: PracticeDeps, a: AnswerToRecord): Promise<RecordedAttempt> {
   const l = a.learner;
   const preview = l.preview ? 1 : 0;
-  return deps.db.transaction().execute(async (trx) => {
-    // Claiming the presentation first serialises a double submission: the second finds it answered.
-    const claimed = await trx.updateTable('practice_presentation').set({ answered_at: a.now })
-      .where('token', '=', a.token).where('tenant_id', '=', l.tenantId).where('activity_id', '=', l.activity.id)
-      .where('user_sub', '=', l.userSub).where('preview', '=', preview).where('answered_at', 'is', null)
-      .executeTakeFirst();
-    const shown = await findPresentation(trx, l, a.token);
-    if (!shown) throw new UnknownPresentation(`no presentation ${a.token.slice(0, 6)}… for this learner`);
-    if (Number(claimed.numUpdatedRows) === 0) {
-      const progress = await trx.selectFrom('practice_progress').select('completed_at')
-        .where('activity_id', '=', l.activity.id).where('user_sub', '=', l.userSub).where('preview', '=', preview).executeTakeFirst();
-      return { attemptId: shown.attempt_id!, duplicate: true, goalReached: false, finished: progress?.completed_at != null };
-    }
+  const progressRow = (db: Db) => db.selectFrom('practice_progress').selectAll()
+    .where('activity_id', '=', l.activity.id).where('user_sub', '=', l.userSub).where('preview', '=', preview).executeTakeFirst();
+  const [before, overrides, reading, bank] = await Promise.all([
+    progressRow(deps.db),
+    deps.studentOverrides(deps.db, { tenantId: l.tenantId, activityId: l.activity.id, userSub: l.userSub }),
+    l.preview ? undefined : deps.tracer.readBeforeAnswer(studentKey(l)),
+    deps.banks.bank(deps.db, l.activity.bankId),
+  ]);
+  const duplicate = async (): Promise<RecordedAttempt> => {
+    const shown = await findPresentation(deps.db, l, a.token);
+    const progress = await progressRow(deps.db);
+    return { attemptId: shown!.attempt_id!, duplicate: true, goalReached: false, finished: progress?.completed_at != null };
+  };
+  try {
+    return await deps.db.transaction().execute(async (trx) => {
+      const shown = await findPresentation(trx, l, a.token);
+      if (!shown) throw new UnknownPresentation(`no presentation ${a.token.slice(0, 6)}… for this learner`);
+      if (shown.answered_at !== null) throw new AnsweredMeanwhile();
 
-    const skillIds = (await deps.banks.bank(trx, l.activity.bankId)).items.get(shown.item_id)?.skillIds ?? [];
-    const attemptId = await insertReturningId(trx, 'attempt', {
-      tenant_id: l.tenantId, context_id: l.contextId, activity_id: l.activity.id, user_sub: l.userSub, item_id: shown.item_id,
-      skill_ids: JSON.stringify(skillIds), response: JSON.stringify(a.response), correct: a.correct ? 1 : 0,
-      hints_used: shown.hints_used, duration_ms: Math.max(0, Math.min(MAX_ITEM_MS, a.now - shown.presented_at)), preview, created_at: a.now,
-    });
-    await trx.updateTable('practice_presentation').set({ attempt_id: attemptId }).where('token', '=', a.token).execute();
-
-    const tracer = deps.tracerWithin(trx);
-    const { mastery } = l.preview
-      ? await tracer.knowledge(studentKey(l))
-      : await tracer.recordAnswer(trx, studentKey(l), { itemId: shown.item_id, skillIds, correct: a.correct, at: a.now });
-
-    const before = await trx.selectFrom('practice_progress').selectAll()
-      .where('activity_id', '=', l.activity.id).where('user_sub', '=', l.userSub).where('preview', '=', preview).executeTakeFirst();
-    const answered = (before?.answered ?? 0) + 1;
-    const correct = (before?.correct ?? 0) + (a.correct ? 1 : 0);
-    const overrides = await deps.studentOverrides(trx, { tenantId: l.tenantId, activityId: l.activity.id, userSub: l.userSub });
-    const skipped = new Set(overrides.skippedSkills);
-    const goalSkills = l.activity.settings.skillIds.filter((s) => !skipped.has(s));
-    const goal = goalReached(goalSkills, mastery, l.activity.settings.masteryThreshold);
-    const finished = before?.completed_at != null || activityFinished(l.activity.settings, answered, goal);
-    const completedAt = before?.completed_at ?? (finished ? a.now : null);
-    if (before) {
-      await trx.updateTable('practice_progress').set({ answered, correct, completed_at: completedAt, updated_at: a.now })
-        .where('activity_id', '=', l.activity.id).where('user_sub', '=', l.userSub).where('preview', '=', preview).execute();
-    } else {
-      await trx.insertInto('practice_progress').values({
-        tenant_id: l.tenantId, context_id: l.contextId, activity_id: l.activity.id, user_sub: l.userSub, preview,
-        answered, correct, started_at: shown.presented_at, completed_at: completedAt, updated_at: a.now,
-      }).execute();
-    }
-
-    if (!l.preview) {
-      await deps.enqueueScore(trx, {
-        tenantId: l.tenantId, contextId: l.contextId, activityId: l.activity.id, userSub: l.userSub,
-        scoreGiven: activityScore(l.activity.settings, goalSkills, mastery, correct, answered), scoreMaximum: 100,
-        activityProgress: finished ? 'Completed' : answered === 1 ? 'Started' : 'InProgress',
-        gradingProgress: goal ? 'FullyGraded' : 'Pending',
-        timestamp: new Date(a.now).toISOString(),
-        endpoint: a.agsEndpoint,
+      const skillIds = bank.items.get(shown.item_id)?.skillIds ?? [];
+      const attemptId = await insertReturningId(trx, 'attempt', {
+        tenant_id: l.tenantId, context_id: l.contextId, activity_id: l.activity.id, user_sub: l.userSub, item_id: shown.item_id,
+        skill_ids: JSON.stringify(skillIds), response: JSON.stringify(a.response), correct: a.correct ? 1 : 0,
+        hints_used: shown.hints_used, duration_ms: Math.max(0, Math.min(MAX_ITEM_MS, a.now - shown.presented_at)), preview, created_at: a.now,
       });
-    }
-    await audit(trx, {
-      tenantId: l.tenantId, contextId: l.contextId, actor: `lti:${l.userSub}`, action: l.preview ? 'practice.preview_answer' : 'practice.answer',
-      // The append-only log names the attempt but keeps none of its learning data: erasing the attempt
-      // must leave nothing of what the student answered behind.
-      subject: `attempt:${attemptId}`, details: { activityId: l.activity.id },
-      at: a.now,
+      // Claiming the presentation serialises a double submission: the second waits for the first's row
+      // lock, finds it answered and is rolled back, its attempt with it.
+      const claimed = await trx.updateTable('practice_presentation').set({ answered_at: a.now, attempt_id: attemptId })
+        .where('token', '=', a.token).where('tenant_id', '=', l.tenantId).where('activity_id', '=', l.activity.id)
+        .where('user_sub', '=', l.userSub).where('preview', '=', preview).where('answered_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) === 0) throw new AnsweredMeanwhile();
+
+      const tracer = deps.tracerWithin(trx);
+      const { mastery } = l.preview
+        ? await tracer.knowledge(studentKey(l))
+        : await tracer.recordAnswer(trx, studentKey(l), { itemId: shown.item_id, skillIds, correct: a.correct, at: a.now }, reading);
+
+      const answered = (before?.answered ?? 0) + 1;
+      const correct = (before?.correct ?? 0) + (a.correct ? 1 : 0);
+      const skipped = new Set(overrides.skippedSkills);
+      const goalSkills = l.activity.settings.skillIds.filter((id) => !skipped.has(id));
+      const goal = goalReached(goalSkills, mastery, l.activity.settings.masteryThreshold);
+      const finished = before?.completed_at != null || activityFinished(l.activity.settings, answered, goal);
+      const completedAt = before?.completed_at ?? (finished ? a.now : null);
+      if (before) {
+        // Counted in SQL: another tab's answer in between is not lost.
+        await trx.updateTable('practice_progress')
+          .set((eb) => ({ answered: eb('answered', '+', 1), correct: eb('correct', '+', a.correct ? 1 : 0), completed_at: eb.fn.coalesce('completed_at', eb.val(completedAt)), updated_at: a.now }))
+          .where('activity_id', '=', l.activity.id).where('user_sub', '=', l.userSub).where('preview', '=', preview).execute();
+      } else {
+        await trx.insertInto('practice_progress').values({
+          tenant_id: l.tenantId, context_id: l.contextId, activity_id: l.activity.id, user_sub: l.userSub, preview,
+          answered, correct, started_at: shown.presented_at, completed_at: completedAt, updated_at: a.now,
+        }).execute();
+      }
+
+      if (!l.preview) {
+        await deps.enqueueScore(trx, {
+          tenantId: l.tenantId, contextId: l.contextId, activityId: l.activity.id, userSub: l.userSub,
+          scoreGiven: activityScore(l.activity.settings, goalSkills, mastery, correct, answered), scoreMaximum: 100,
+          activityProgress: finished ? 'Completed' : answered === 1 ? 'Started' : 'InProgress',
+          gradingProgress: goal ? 'FullyGraded' : 'Pending',
+          timestamp: new Date(a.now).toISOString(),
+          endpoint: a.agsEndpoint,
+        });
+      }
+      await audit(trx, {
+        tenantId: l.tenantId, contextId: l.contextId, actor: `lti:${l.userSub}`, action: l.preview ? 'practice.preview_answer' : 'practice.answer',
+        // The append-only log names the attempt but keeps none of its learning data: erasing the attempt
+        // must leave nothing of what the student answered behind.
+        subject: `attempt:${attemptId}`, details: { activityId: l.activity.id },
+        at: a.now,
+      });
+      return { attemptId, duplicate: false, goalReached: goal, finished };
     });
-    return { attemptId, duplicate: false, goalReached: goal, finished };
-  });
+  } catch (e) {
+    if (e instanceof AnsweredMeanwhile) return duplicate();
+    throw e;
+  }
 }
