@@ -75,12 +75,19 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/**
+ * Every simulated student comes from this one machine's address, as if a whole district sat behind one
+ * NAT: the per-address limits on login and launch (600 a minute by default, for one school) are raised
+ * so that they do not refuse the benchmark's own class start. The per-platform limits stay as they are.
+ */
+const BENCH_RATE_LIMITS = { windowSeconds: 60, login: { perIp: 100_000, perIssuer: 6000 }, launch: { perIp: 100_000, perIssuer: 6000 }, registration: { perIp: 30 } };
+
 /** The tool under load: one process, or several on one PostgreSQL behind a round-robin proxy, on these ports. */
 async function startTools(databaseUrl: string, ports: number[], proxy: RoundRobin | undefined): Promise<JejakProcess[]> {
   const nodeArgs = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args['cpu-prof'])}`] : [];
   const tools: JejakProcess[] = [];
   for (const port of ports) {
-    tools.push(await startJejakProcess({ databaseUrl, port, nodeArgs, overrides: proxy ? { publicUrl: proxy.url } : undefined }));
+    tools.push(await startJejakProcess({ databaseUrl, port, nodeArgs, overrides: { ...(proxy ? { publicUrl: proxy.url } : {}), rateLimits: BENCH_RATE_LIMITS } }));
     proxy?.ports.push(port);
   }
   return tools;
