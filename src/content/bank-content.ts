@@ -9,6 +9,7 @@
  * with many banks keeps only the ones in use.
  */
 import type { Db } from '../db/schema';
+import { Lru } from '../lru';
 import { loadItem, type Item } from './item';
 
 export interface BankSkillRow {
@@ -63,27 +64,6 @@ async function readBankContent(db: Db, bankId: number): Promise<BankContent> {
     if (r.skill_id !== null) item.skillIds.push(r.skill_id);
   }
   return { id: bankId, skills, skillIds: skills.map((s) => s.id).sort((a, b) => a - b), items };
-}
-
-/** A small least-recently-used map. */
-class Lru<K, V> {
-  private readonly map = new Map<K, V>();
-  constructor(private readonly capacity: number) {}
-  get(key: K): V | undefined {
-    const hit = this.map.get(key);
-    if (hit !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, hit);
-    }
-    return hit;
-  }
-  delete(key: K): void {
-    this.map.delete(key);
-  }
-  set(key: K, value: V): void {
-    this.map.set(key, value);
-    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value as K);
-  }
 }
 
 /** One process's cache of bank content and item bodies (one per running Jejak, over its database). */

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { Db } from '../db/schema';
 import { DktPredictor } from './predict';
 import { deserializeDkt } from './tfjs-format';
+import { Lru } from '../lru';
 
 /** 'retired': replaced by a newer active model; 'rolled-back': withdrawn, not brought back by a later rollback. */
 export type ModelStatus = 'active' | 'candidate' | 'retired' | 'rolled-back';
@@ -118,17 +119,15 @@ export interface LoadedModel {
 
 /** Loaded predictors by model id, least recently used dropped first. */
 export class ModelCache {
-  private readonly loaded = new Map<number, LoadedModel>();
+  private readonly loaded: Lru<number, LoadedModel>;
 
-  constructor(private readonly capacity = 8) {}
+  constructor(capacity = 8) {
+    this.loaded = new Lru(capacity);
+  }
 
   async get(db: Db, modelId: number): Promise<LoadedModel> {
     const hit = this.loaded.get(modelId);
-    if (hit) {
-      this.loaded.delete(modelId);
-      this.loaded.set(modelId, hit);
-      return hit;
-    }
+    if (hit) return hit;
     const row = await db.selectFrom('kt_model').select(['weights', 'meta']).where('id', '=', modelId).executeTakeFirstOrThrow();
     const meta = bankModelMetaSchema.parse(JSON.parse(row.meta));
     const { model } = deserializeDkt(row.weights);
@@ -139,7 +138,6 @@ export class ModelCache {
       itemIndex: new Map(meta.itemIds.map((id, i) => [id, i])),
     };
     this.loaded.set(modelId, loaded);
-    if (this.loaded.size > this.capacity) this.loaded.delete(this.loaded.keys().next().value as number);
     return loaded;
   }
 }

@@ -263,8 +263,14 @@ async function storedStates(db: Db, course: Course, subs: readonly string[]): Pr
     .where('tenant_id', '=', course.tenantId).where('context_id', '=', course.contextId)
     .where('bank_id', '=', course.bankId).where('user_sub', 'in', subs)
     .execute();
+  return groupStates(rows);
+}
+
+/** kt_state rows by model key, then by user sub (rows of a left join without a state are skipped). */
+function groupStates(rows: { model_key: string | null; user_sub: string | null; state: Uint8Array | null; steps: number | null }[]): StoredStates {
   const out: StoredStates = new Map();
   for (const r of rows) {
+    if (r.model_key === null || r.user_sub === null || r.state === null || r.steps === null) continue;
     let byUser = out.get(r.model_key);
     if (!byUser) out.set(r.model_key, (byUser = new Map()));
     byUser.set(r.user_sub, { state: r.state, steps: r.steps });
@@ -293,13 +299,9 @@ async function readStudent(db: Db, student: StudentKey): Promise<Reading> {
     .leftJoin('kt_state as s', (join) => join
       .on('s.tenant_id', '=', student.tenantId).on('s.context_id', '=', student.contextId)
       .on('s.bank_id', '=', student.bankId).on('s.user_sub', '=', student.userSub))
-    .select(['h.answered', 'h.model_id', 's.model_key', 's.state', 's.steps'])
+    .select(['h.answered', 'h.model_id', 's.model_key', 's.user_sub', 's.state', 's.steps'])
     .execute();
-  const stored: StoredStates = new Map();
-  for (const r of rows) {
-    if (r.model_key !== null && r.state !== null && r.steps !== null) stored.set(r.model_key, new Map([[student.userSub, { state: r.state, steps: r.steps }]]));
-  }
-  return { counts: new Map([[student.userSub, Number(rows[0]?.answered ?? 0)]]), modelId: rows[0]?.model_id ?? null, stored };
+  return { counts: new Map([[student.userSub, Number(rows[0]?.answered ?? 0)]]), modelId: rows[0]?.model_id ?? null, stored: groupStates(rows) };
 }
 
 async function readClass(db: Db, course: Course, subs: readonly string[]): Promise<Reading> {

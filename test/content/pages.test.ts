@@ -7,7 +7,7 @@ import { testDialects, type TestDatabase } from '../support/db';
 import { startTool, type RunningTool } from '../support/tool';
 import { csrfField } from '../support/csrf';
 import { chromiumAvailable, openChromium } from '../support/chromium';
-import { axeViolations, sidewaysOverflow } from '../support/axe';
+import { expectAccessiblePage } from '../support/axe';
 
 /** A multipart/form-data body, as a browser posts a file upload form. */
 function multipart(fields: Record<string, string>, file: { name: string; content: string }): { body: string; type: string } {
@@ -148,11 +148,7 @@ describe('teacher bank pages through a launch', function () {
       for (const lang of ['en', 'id']) {
         for (const rel of ['content/banks', `content/banks/${bank.id}`, `content/banks/${itemLink}`, 'content/banks/import']) {
           const url = `${new URL(rel, home(teacher))}?lang=${lang}`;
-          const res = await page.goto(url);
-          expect(res?.status(), url).to.equal(200);
-          expect(await page.getAttribute('html', 'lang')).to.equal(lang);
-          expect(await axeViolations(page), url).to.deep.equal([]);
-          expect(await sidewaysOverflow(page), `${url} scrolls sideways at 360 px`).to.be.at.most(0);
+          await expectAccessiblePage(page, url, lang);
         }
       }
     } finally {

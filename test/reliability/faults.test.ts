@@ -72,6 +72,18 @@ async function classLaunched(sim: MoodleSim, clientId: string, bank: TestBank): 
   return { sim, launches, pages: launches.map((r) => r.final) };
 }
 
+/** Jejak in this process on `tdb`, registered with the simulator, and the default class launched on the test bank. */
+async function toolWithClass(sim: MoodleSim, tdb: TestDatabase): Promise<{ tool: RunningTool; c: Class }> {
+  const tool = await startTool(tdb, { grades: FAST_GRADES });
+  try {
+    const clientId = await registerTool(sim, tool);
+    return { tool, c: await classLaunched(sim, clientId, await insertTestBank(tool.jejak.conn.db)) };
+  } catch (e) {
+    await tool.close();
+    throw e;
+  }
+}
+
 /** Each student answers `n` items; returns the acknowledged tokens. */
 async function answerEach(c: Class, n: number): Promise<string[]> {
   const done = await Promise.all(c.launches.map(async (r, i) => {
@@ -147,10 +159,9 @@ for (const dialect of testDialects()) {
     it('the platform\'s token endpoint, then its AGS endpoint, down for a while: scores are delivered when they return', async () => {
       let tool: RunningTool | undefined;
       try {
-        tool = await startTool(tdb, { grades: FAST_GRADES });
-        const clientId = await registerTool(sim, tool);
-        const bank = await insertTestBank(tool.jejak.conn.db);
-        const c = await classLaunched(sim, clientId, bank);
+        const started = await toolWithClass(sim, tdb);
+        tool = started.tool;
+        const { c } = started;
         const db = tool.jejak.conn.db;
         const pendingTries = async () => (await db.selectFrom('score_outbox').select(['status', 'tries']).execute());
         let answers = 0;
@@ -177,10 +188,9 @@ for (const dialect of testDialects()) {
         if (!cluster) return this.skip();
         let tool: RunningTool | undefined;
         try {
-          tool = await startTool(tdb, { grades: FAST_GRADES });
-          const clientId = await registerTool(sim, tool);
-          const bank = await insertTestBank(tool.jejak.conn.db);
-          const c = await classLaunched(sim, clientId, bank);
+          const started = await toolWithClass(sim, tdb);
+          tool = started.tool;
+          const { c } = started;
           const acknowledged = new Set(await answerEach(c, 1));
           const ready = async () => (await fetch(`${tool!.url}/readyz`)).status;
           expect(await ready()).to.equal(200);
@@ -214,10 +224,9 @@ for (const dialect of testDialects()) {
         let tool: RunningTool | undefined;
         const filler = path.join(dir, 'filler');
         try {
-          tool = await startTool({ dialect: 'sqlite', url: path.join(dir, 'jejak.db'), drop: async () => undefined }, { grades: FAST_GRADES });
-          const clientId = await registerTool(sim, tool);
-          const bank = await insertTestBank(tool.jejak.conn.db);
-          const c = await classLaunched(sim, clientId, bank);
+          const started = await toolWithClass(sim, { dialect: 'sqlite', url: path.join(dir, 'jejak.db'), drop: async () => undefined });
+          tool = started.tool;
+          const { c } = started;
           const db = tool.jejak.conn.db;
           const acknowledged = new Set(await answerEach(c, 2));
           const inFrame = (i: number) => ({ context: { ...c.launches[i].context, initiator: c.pages[i].url } });

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { expect } from 'chai';
 import type { Frame, Page } from 'playwright-core';
 
 const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -19,4 +20,13 @@ export async function axeViolations(target: Page | Frame, tags: string[] = TAGS)
 /** How far the page scrolls sideways (0 when it fits the viewport, e.g. a 360 px phone). */
 export async function sidewaysOverflow(target: Page | Frame): Promise<number> {
   return target.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+}
+
+/** Opens `url` and expects it served (200) in `lang`, axe-clean, and not scrolling sideways (a 360 px phone). */
+export async function expectAccessiblePage(page: Page, url: string, lang: string): Promise<void> {
+  const res = await page.goto(url);
+  expect(res?.status(), url).to.equal(200);
+  expect(await page.getAttribute('html', 'lang')).to.equal(lang);
+  expect(await axeViolations(page), url).to.deep.equal([]);
+  expect(await sidewaysOverflow(page), `${url} scrolls sideways at 360 px`).to.be.at.most(0);
 }

@@ -7,7 +7,7 @@ import { Classroom } from './classroom';
 import { studentOverrides } from '../../src/teacher/overrides';
 import { normaliseRole } from '../../src/teacher/roster';
 import { toCsv } from '../../src/teacher/csv';
-import { axeViolations, sidewaysOverflow } from '../support/axe';
+import { expectAccessiblePage } from '../support/axe';
 
 const pct = (p: number) => Math.round(p * 100);
 
@@ -146,11 +146,7 @@ for (const dialect of testDialects()) {
         const page = await browser.context.newPage();
         for (const lang of ['en', 'id']) {
           for (const url of [`${teacher.base}/?lang=${lang}`, `${teacher.base}/teacher?lang=${lang}`, `${classUrl}?lang=${lang}`, `${classUrl}/students/${sam}?lang=${lang}`]) {
-            const res = await page.goto(url);
-            expect(res?.status(), url).to.equal(200);
-            expect(await page.getAttribute('html', 'lang')).to.equal(lang);
-            expect(await axeViolations(page), url).to.deep.equal([]);
-            expect(await sidewaysOverflow(page), `${url} scrolls sideways at 360 px`).to.be.at.most(0);
+            await expectAccessiblePage(page, url, lang);
           }
         }
       } finally {

@@ -2,8 +2,7 @@ import { audit } from '../../db/audit';
 import { insertReturningId } from '../../db/writes';
 import type { ItemResponse } from '../../content/item';
 import { activityFinished, activityScore, goalReached } from '../settings';
-import type { Db } from '../../db/schema';
-import { findPresentation, MAX_ITEM_MS, studentKey, type Learner, type PracticeDeps } from '../practice';
+import { findPresentation, MAX_ITEM_MS, progressOf, studentKey, type Learner, type PracticeDeps } from '../practice';
 
 export interface AnswerToRecord {
   learner: Learner;
@@ -43,18 +42,16 @@ class AnsweredMeanwhile extends Error {}
 export async function recordAttempt(deps: PracticeDeps, a: AnswerToRecord): Promise<RecordedAttempt> {
   const l = a.learner;
   const preview = l.preview ? 1 : 0;
-  const progressRow = (db: Db) => db.selectFrom('practice_progress').selectAll()
-    .where('activity_id', '=', l.activity.id).where('user_sub', '=', l.userSub).where('preview', '=', preview).executeTakeFirst();
   const [before, overrides, reading, bank] = await Promise.all([
-    progressRow(deps.db),
+    progressOf(deps.db, l),
     deps.studentOverrides(deps.db, { tenantId: l.tenantId, activityId: l.activity.id, userSub: l.userSub }),
     l.preview ? undefined : deps.tracer.readBeforeAnswer(studentKey(l)),
     deps.banks.bank(deps.db, l.activity.bankId),
   ]);
   const duplicate = async (): Promise<RecordedAttempt> => {
     const shown = await findPresentation(deps.db, l, a.token);
-    const progress = await progressRow(deps.db);
-    return { attemptId: shown!.attempt_id!, duplicate: true, goalReached: false, finished: progress?.completed_at != null };
+    const progress = await progressOf(deps.db, l);
+    return { attemptId: shown!.attempt_id!, duplicate: true, goalReached: false, finished: progress?.completedAt != null };
   };
   try {
     return await deps.db.transaction().execute(async (trx) => {
@@ -86,8 +83,8 @@ export async function recordAttempt(deps: PracticeDeps, a: AnswerToRecord): Prom
       const skipped = new Set(overrides.skippedSkills);
       const goalSkills = l.activity.settings.skillIds.filter((id) => !skipped.has(id));
       const goal = goalReached(goalSkills, mastery, l.activity.settings.masteryThreshold);
-      const finished = before?.completed_at != null || activityFinished(l.activity.settings, answered, goal);
-      const completedAt = before?.completed_at ?? (finished ? a.now : null);
+      const finished = before?.completedAt != null || activityFinished(l.activity.settings, answered, goal);
+      const completedAt = before?.completedAt ?? (finished ? a.now : null);
       if (before) {
         // Counted in SQL: another tab's answer in between is not lost.
         await trx.updateTable('practice_progress')
