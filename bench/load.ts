@@ -11,6 +11,7 @@
  *   options: --db sqlite,postgres  --think-ms N (mean pause before answering)  --class-size N
  *            --processes 1,2 (PostgreSQL only; every run goes through the proxy, so 1 and 2 compare alike)
  *            --name NAME (report file names, default load-report)
+ *            --repeat N (each configuration N times in a row: on a shared machine one run can be unlucky)
  *            --cpu-prof DIR (the tool writes a V8 CPU profile there when it stops)
  *            --postgres URL (default postgres://postgres@127.0.0.1:5432/postgres; a fresh database is created and dropped)
  *
@@ -44,6 +45,7 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     processes: { type: 'string' },
     name: { type: 'string', default: 'load-report' },
+    repeat: { type: 'string', default: '1' },
   },
 });
 const STUDENTS = Number(args.students);
@@ -151,7 +153,7 @@ async function student(sim: MoodleSim, m: Measurements, o: { clientId: string; c
   return r.browser;
 }
 
-async function runOn(dialect: 'sqlite' | 'postgres', processes: number, viaProxy: boolean) {
+async function runOn(dialect: 'sqlite' | 'postgres', processes: number, viaProxy: boolean, run: number) {
   if (processes > 1 && dialect !== 'postgres') throw new Error('several processes share PostgreSQL: use --db postgres with --processes');
   const tdb: TestDatabase = dialect === 'sqlite' ? await sqliteDatabase() : await postgresDatabase(args.postgres);
   const sim = await MoodleSim.start();
@@ -200,6 +202,8 @@ async function runOn(dialect: 'sqlite' | 'postgres', processes: number, viaProxy
       database: dialect,
       processes,
       viaProxy,
+      /** 1, 2, … when the configuration is repeated (--repeat). */
+      run,
       /** Requests each process served (through the proxy). */
       requestsPerProcess: proxy ? proxy.ports.map((p) => proxy.hits.get(p) ?? 0) : undefined,
       students: STUDENTS,
@@ -238,8 +242,10 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 async function main(): Promise<void> {
   const dialects = args.db.split(',').map((d) => d.trim()) as ('sqlite' | 'postgres')[];
   const counts = (args.processes ?? '1').split(',').map(Number);
+  const repeat = Number(args.repeat);
+  if (!(Number.isInteger(repeat) && repeat >= 1)) throw new Error(`--repeat must be a whole number ≥ 1, got ${args.repeat}`);
   const results = [];
-  for (const d of dialects) for (const n of counts) results.push(await runOn(d, n, args.processes !== undefined));
+  for (const d of dialects) for (const n of counts) for (let run = 1; run <= repeat; run++) results.push(await runOn(d, n, args.processes !== undefined, run));
   const report = {
     generatedAt: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
@@ -256,7 +262,7 @@ async function main(): Promise<void> {
 function markdown(r: { generatedAt: string; machine: Record<string, unknown>; settings: Record<string, number>; results: Awaited<ReturnType<typeof runOn>>[] }): string {
   const s = r.settings;
   const ms = (x: { p50: number; p99: number }) => `${x.p50} / ${x.p99}`;
-  const rows = r.results.map((x) => `| ${x.database} | ${x.processes}${x.viaProxy ? ` (${x.requestsPerProcess!.join(' + ')} requests)` : ''} | ${x.launched}/${x.students} | ${ms(x.launchMs)} | ${ms(x.answerToNextItemMs)} | ${ms(x.answerToNextItemSteadyMs)} | ${ms(x.answerPostMs)} | ${ms(x.nextItemGetMs)} | ${x.answersPerSecondSteady} | ${x.toolRequestsPerSecond} | ${x.errorCount} | ${x.toolCpuPercent}% (${x.toolCpuPercentSteady}% steady), ${x.toolCpuMsPerCycle} ms per cycle | ${x.loadAverage1m.before} → ${x.loadAverage1m.after} | ${x.targetMet ? 'yes' : 'no'} |`);
+  const rows = r.results.map((x) => `| ${x.database} | ${x.run} | ${x.processes}${x.viaProxy ? ` (${x.requestsPerProcess!.join(' + ')} requests)` : ''} | ${x.launched}/${x.students} | ${ms(x.launchMs)} | ${ms(x.answerToNextItemMs)} | ${ms(x.answerToNextItemSteadyMs)} | ${ms(x.answerPostMs)} | ${ms(x.nextItemGetMs)} | ${x.answersPerSecondSteady} | ${x.toolRequestsPerSecond} | ${x.errorCount} | ${x.toolCpuPercent}% (${x.toolCpuPercentSteady}% steady), ${x.toolCpuMsPerCycle} ms per cycle | ${x.loadAverage1m.before} → ${x.loadAverage1m.after} | ${x.targetMet ? 'yes' : 'no'} |`);
   const errors = r.results.filter((x) => x.errorCount).map((x) => `- ${x.database}: ${Object.entries(x.errors).map(([k, v]) => `${v}× ${k}`).join('; ')}`);
   return [
     '# Load: a class start, then steady answering',
@@ -269,21 +275,38 @@ function markdown(r: { generatedAt: string; machine: Record<string, unknown>; se
     '',
     `Machine: ${r.machine.cpus} cores (${r.machine.model}), ${r.machine.memoryGb} GB, Node ${r.machine.node}; shared with other work (load average noted). ${r.generatedAt}.`,
     '',
-    '| database | processes | launched | launch | answer→next | answer→next (steady) | answer POST | next item GET | answers/s (steady) | tool requests/s | errors | tool CPU | load avg 1 min | target met |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| database | run | processes | launched | launch | answer→next | answer→next (steady) | answer POST | next item GET | answers/s (steady) | tool requests/s | errors | tool CPU | load avg 1 min | target met |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
+    ...repeats(r.results),
     ...scaling(r.results),
     ...(errors.length ? ['Errors:', ...errors, ''] : []),
   ].join('\n');
+}
+
+/** Per configuration run more than once: in how many runs the target held, and the worst p99. */
+function repeats(results: Awaited<ReturnType<typeof runOn>>[]): string[] {
+  const out: string[] = [];
+  for (const key of new Set(results.map((x) => `${x.database}/${x.processes}`))) {
+    const runs = results.filter((x) => `${x.database}/${x.processes}` === key);
+    if (runs.length < 2) continue;
+    const p99s = runs.map((x) => x.answerToNextItemMs.p99);
+    out.push(
+      `${runs[0].database}, ${runs[0].processes} process${runs[0].processes > 1 ? 'es' : ''}: target met in ${runs.filter((x) => x.targetMet).length} of ${runs.length} runs; ` +
+        `answer→next p99 ${p99s.join(', ')} ms (worst ${Math.max(...p99s)}), errors ${runs.reduce((sum, x) => sum + x.errorCount, 0)}.`,
+      '',
+    );
+  }
+  return out;
 }
 
 /** 1 process against 2 on the same database, same load: throughput and p99 side by side. */
 function scaling(results: Awaited<ReturnType<typeof runOn>>[]): string[] {
   const out: string[] = [];
   for (const db of new Set(results.map((x) => x.database))) {
-    const one = results.find((x) => x.database === db && x.processes === 1);
-    const two = results.find((x) => x.database === db && x.processes === 2);
+    const one = results.find((x) => x.database === db && x.processes === 1 && x.run === 1);
+    const two = results.find((x) => x.database === db && x.processes === 2 && x.run === 1);
     if (!one || !two) continue;
     const ratio = (a: number, b: number) => (b ? Math.round((a / b) * 100) / 100 : NaN);
     out.push(

@@ -232,7 +232,7 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
       return showItem(req, res, e.userMessage(launch.locale));
     }
     const { correct } = gradeResponse(item, response, { locale: launch.locale });
-    await recordAttempt(d.practice, { learner: l, token, response, correct, now: Date.now(), agsEndpoint: launch.claims[CLAIM.agsEndpoint] });
+    await recordAttempt(d.practice, { learner: l, shown, response, correct, now: Date.now(), agsEndpoint: launch.claims[CLAIM.agsEndpoint] });
     d.onAnswer?.({ tenantId: l.tenantId, activityId: l.activity.id });
     res.redirect(303, `${base(launch)}/practice/answered/${encodeURIComponent(token)}`);
   }));

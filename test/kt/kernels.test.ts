@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createDkt, dktConfig, DktConfig, dktLayout, PARAM_GROUPS, paramView } from '../../src/kt/dkt';
 import { loadDatasetDir, sharedDatasetDir, windows } from '../../src/kt/data';
-import type { FloatArray, Kernels } from '../../src/kt/engine/kernels';
+import { packedSize, type FloatArray, type Kernels } from '../../src/kt/engine/kernels';
 import { createJsKernels } from '../../src/kt/engine/kernels-js';
 import { createWasmKernels } from '../../src/kt/engine/kernels-wasm';
 import { DktEngine, PackedBatch, packWindows } from '../../src/kt/engine/lstm';
@@ -81,6 +81,21 @@ describe('kt engine: WASM kernels agree with the JS kernels', function () {
         return Float32Array.from(f.c);
       });
       expect(relativeError(results[1], results[0]), `gemm ${m}×${n}×${k}`).to.be.lessThan(1e-5);
+    }
+  });
+
+  it('gemm on packed panels gives exactly what gemm gives, in both kernels, with ragged sizes and depth beyond one block', () => {
+    for (const [m, n, k] of [[7, 13, 300], [32, 800, 200], [5, 8, 517], [1, 3, 2], [9, 24, 256]] as const) {
+      for (const kernels of [createJsKernels('f32'), createWasmKernels()]) {
+        const { f } = kernels.allocate({ a: m * k, b: k * n, packed: packedSize(k, n), plain: m * n, fromPacked: m * n }, {});
+        const rng = new Rng(m * 1000 + n);
+        for (const arr of [f.a, f.b, f.plain]) for (let j = 0; j < arr.length; j++) arr[j] = rng.normal();
+        f.fromPacked.set(f.plain);
+        kernels.gemm(m, n, k, f.a, k, false, f.b, n, f.plain, n);
+        kernels.packPanels(k, n, f.b, n, f.packed);
+        kernels.gemmPacked(m, n, k, f.a, k, f.packed, f.fromPacked, n);
+        expect(Array.from(f.fromPacked), `${kernels.name} gemmPacked ${m}×${n}×${k}`).to.deep.equal(Array.from(f.plain));
+      }
     }
   });
 

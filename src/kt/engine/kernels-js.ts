@@ -33,6 +33,24 @@ export function createJsKernels(precision: 'f32' | 'f64' = 'f32'): Kernels {
       }
     },
 
+    packPanels(k, n, b, ldb, out) {
+      for (let q = 0; 8 * q < n; q++) {
+        for (let p = 0; p < k; p++) {
+          for (let j = 0; j < 8; j++) out[(q * k + p) * 8 + j] = 8 * q + j < n ? b[p * ldb + 8 * q + j] : 0;
+        }
+      }
+    },
+
+    gemmPacked(m, n, k, a, lda, packed, c, ldc) {
+      for (let r = 0; r < m; r++) {
+        for (let p = 0; p < k; p++) {
+          const x = a[r * lda + p];
+          if (x === 0) continue;
+          for (let j = 0; j < n; j++) c[r * ldc + j] += x * packed[((j >> 3) * k + p) * 8 + (j & 7)];
+        }
+      }
+    },
+
     gatherInput(rows, width, kernel, idx, bias, scaledRowOffset, rowScale, out) {
       for (let r = 0; r < rows; r++) {
         const o = r * width;

@@ -7,6 +7,8 @@ interface KernelExports {
   memory: WebAssembly.Memory;
   __heap_base: WebAssembly.Global;
   gemm(m: number, n: number, k: number, a: number, lda: number, transA: number, b: number, ldb: number, c: number, ldc: number): void;
+  pack_panels(k: number, n: number, b: number, ldb: number, out: number): void;
+  gemm_packed(m: number, n: number, k: number, a: number, lda: number, packed: number, c: number, ldc: number): void;
   gather_input(rows: number, width: number, kernel: number, idx: number, bias: number, scaledRowOffset: number, rowScale: number, out: number): void;
   lstm_forward(n: number, hidden: number, gates: number, cPrev: number, c: number, tanhC: number, h: number): void;
   lstm_backward(n: number, hidden: number, gates: number, cPrev: number, tanhC: number, dh: number, dc: number, dGates: number): void;
@@ -85,6 +87,8 @@ export function createWasmKernels(): Kernels {
     },
 
     gemm: (m, n, k, a, lda, transA, b, ldb, c, ldc) => x.gemm(m, n, k, ptr(a), lda, transA ? 1 : 0, ptr(b), ldb, ptr(c), ldc),
+    packPanels: (k, n, b, ldb, out) => x.pack_panels(k, n, ptr(b), ldb, ptr(out)),
+    gemmPacked: (m, n, k, a, lda, packed, c, ldc) => x.gemm_packed(m, n, k, ptr(a), lda, ptr(packed), ptr(c), ldc),
     gatherInput: (rows, width, kernel, idx, bias, scaledRowOffset, rowScale, out) =>
       x.gather_input(rows, width, ptr(kernel), ptr(idx), ptr(bias), scaledRowOffset, ptr(rowScale), ptr(out)),
     lstmGatesForward: (n, hidden, gates, cPrev, c, tanhC, h) => x.lstm_forward(n, hidden, ptr(gates), ptr(cPrev), ptr(c), ptr(tanhC), ptr(h)),

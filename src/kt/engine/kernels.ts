@@ -26,6 +26,15 @@ export interface Kernels {
   gemm(m: number, n: number, k: number, a: FloatArray, lda: number, transA: boolean, b: FloatArray, ldb: number, c: FloatArray, ldc: number): void;
 
   /**
+   * Packs B[k×n] (stride ldb) for gemmPacked: its 8-column panels one after another, each k rows of
+   * 8 floats, the last zero-padded (out holds packedSize(k, n) floats).
+   */
+  packPanels(k: number, n: number, b: FloatArray, ldb: number, out: FloatArray): void;
+
+  /** C[m×n] += A[m×k] · B, B packed by packPanels(k, n, …): for a B that is multiplied many times (served weights). */
+  gemmPacked(m: number, n: number, k: number, a: FloatArray, lda: number, packed: FloatArray, c: FloatArray, ldc: number): void;
+
+  /**
    * out[r] = bias + kernel[idx[r]] (+ rowScale[r] · kernel[scaledRowOffset + idx[r]]):
    * the one-hot input times the LSTM kernel, as a row gather.
    */
@@ -65,6 +74,11 @@ export interface Kernels {
 
   /** dst[cols×rows] = src[rows×cols]ᵀ. */
   transpose(rows: number, cols: number, src: FloatArray, dst: FloatArray): void;
+}
+
+/** Floats of B[k×n] packed by `packPanels`. */
+export function packedSize(k: number, n: number): number {
+  return k * Math.ceil(n / 8) * 8;
 }
 
 /** Dropout keep threshold on a uint32 hash, shared by both kernels. */

@@ -6,7 +6,7 @@
  */
 import { dktLayout, DktLayout, DktModel, paramView } from '../dkt';
 import { createKernels, KernelKind } from './index';
-import type { FloatArray, Kernels } from './kernels';
+import { packedSize, type FloatArray, type Kernels } from './kernels';
 
 /** Per-student inputs and outputs of a batch call, one row per student. */
 export interface ServingRows {
@@ -66,7 +66,7 @@ export class ServingKernel {
   private readonly k: Kernels;
   /** numSkills rounded up to a multiple of 8, the GEMM kernel's column block. */
   private readonly paddedSkills: number;
-  private readonly f: Record<'params' | 'outKernel' | 'h' | 'c' | 'gates' | 'cNext' | 'tanhC' | 'hNext' | 'logits' | 'rowScale', FloatArray>;
+  private readonly f: Record<'params' | 'recurrentPacked' | 'outPacked' | 'h' | 'c' | 'gates' | 'cNext' | 'tanhC' | 'hNext' | 'logits' | 'rowScale', FloatArray>;
   private readonly idx: Int32Array;
 
   constructor(
@@ -82,15 +82,17 @@ export class ServingKernel {
     const S8 = (this.paddedSkills = Math.ceil(S / 8) * 8);
     this.k = createKernels(kind);
     const arena = this.k.allocate(
-      { params: this.layout.total, outKernel: H * S8, h: B * H, c: B * H, gates: B * 4 * H, cNext: B * H, tanhC: B * H, hNext: B * H, logits: B * S8, rowScale: B },
+      { params: this.layout.total, recurrentPacked: packedSize(H, 4 * H), outPacked: packedSize(H, S), h: B * H, c: B * H, gates: B * 4 * H, cNext: B * H, tanhC: B * H, hNext: B * H, logits: B * S8, rowScale: B },
       { idx: B },
     );
     this.f = arena.f;
     this.idx = arena.i.idx;
     this.f.params.set(model.params);
-    // [H, S8] (a Keras Dense kernel, zero-padded columns) so that a class's logits are one product h·W.
+    // The weights every call multiplies, packed once for gemmPacked (the plain gemm repacks them per call).
+    this.k.packPanels(H, 4 * H, paramView(this.layout, this.f.params, 'recurrent'), 4 * H, this.f.recurrentPacked);
+    // The output layer as the [H, S] kernel of a class's logits h·W (outWeights holds it transposed, [S, H]).
     const outW = paramView(this.layout, this.f.params, 'outWeights');
-    for (let s = 0; s < S; s++) for (let j = 0; j < H; j++) this.f.outKernel[j * S8 + s] = outW[s * H + j];
+    for (let s = 0; s < S; s++) for (let j = 0; j < H; j++) this.f.outPacked[((s >> 3) * H + j) * 8 + (s & 7)] = outW[s * H + j];
   }
 
   run(op: ServingOp, rows: ServingRows, start: number, n: number, itemAware: boolean): void {
@@ -109,7 +111,7 @@ export class ServingKernel {
     if (itemAware) f.rowScale.set(rows.rowScale.subarray(start, start + n));
     const params = f.params;
     k.gatherInput(n, W, paramView(this.layout, params, 'kernel'), this.idx, paramView(this.layout, params, 'bias'), 2 * this.S, itemAware ? f.rowScale : null, f.gates);
-    k.gemm(n, W, H, f.h, H, false, paramView(this.layout, params, 'recurrent'), W, f.gates, W);
+    k.gemmPacked(n, W, H, f.h, H, f.recurrentPacked, f.gates, W);
     k.lstmGatesForward(n, H, f.gates, f.c, f.cNext, f.tanhC, f.hNext);
     span(rows.hNext).set(f.hNext.subarray(0, n * H));
     span(rows.cNext).set(f.cNext.subarray(0, n * H));
@@ -122,7 +124,7 @@ export class ServingKernel {
     const logits = f.logits;
     const outBias = paramView(this.layout, f.params, 'outBias');
     for (let r = 0; r < n; r++) logits.set(outBias, r * S8);
-    this.k.gemm(n, S8, H, f.h, H, false, f.outKernel, S8, logits, S8);
+    this.k.gemmPacked(n, S8, H, f.h, H, f.outPacked, logits, S8);
     this.k.sigmoid(n * S8, logits);
     for (let r = 0; r < n; r++) rows.probs.set(logits.subarray(r * S8, r * S8 + S), (start + r) * S);
   }

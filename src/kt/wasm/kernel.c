@@ -180,6 +180,41 @@ void gemm(int m, int n, int k, const float *a, int lda, int transA, const float 
   }
 }
 
+/*
+ * A matrix multiplied again and again (a served model's weights) packed once into its 8-column
+ * panels, each k rows of 8 floats, the last zero-padded: out[(q·k + p)·8 + j] = B[p][8q + j].
+ * gemm_packed then reads every panel in place, where gemm copies it on every call; for the small
+ * row counts of a split serving call that copy was a large share of the work.
+ */
+EXPORT(pack_panels)
+void pack_panels(int k, int n, const float *b, int ldb, float *out) {
+  for (int q = 0; 8 * q < n; q++) {
+    int w = n - 8 * q < 8 ? n - 8 * q : 8;
+    float *o = out + q * k * 8;
+    for (int p = 0; p < k; p++)
+      for (int j = 0; j < 8; j++) o[p * 8 + j] = j < w ? b[p * ldb + 8 * q + j] : 0.0f;
+  }
+}
+
+/* C[m×n] += A[m×k]·B with B packed by pack_panels(k, n, …); the same sums, in the same order, as gemm. */
+EXPORT(gemm_packed)
+void gemm_packed(int m, int n, int k, const float *a, int lda, const float *bp, float *c, int ldc) {
+  int n8 = n & ~7;
+  for (int p0 = 0; p0 < k; p0 += KC) {
+    int kc = k - p0 < KC ? k - p0 : KC;
+    const float *ab = a + p0;
+    const float *bb = bp + p0 * 8;
+    for (int j = 0; j < n8; j += 8) {
+      const float *panel = bb + (j / 8) * k * 8;
+      int i = 0;
+      for (; i + 4 <= m; i += 4) micro4x8(kc, ab + i * lda, lda, 1, panel, 8, c + i * ldc + j, ldc);
+      for (; i < m; i++) micro1x8(kc, ab + i * lda, 1, panel, 8, c + i * ldc + j);
+    }
+    if (n8 < n)
+      for (int i = 0; i < m; i++) micro1xw(kc, n - n8, ab + i * lda, 1, bb + (n8 / 8) * k * 8, 8, c + i * ldc + n8);
+  }
+}
+
 /* ---------------------------------------------------------------- LSTM input and gates */
 
 EXPORT(gather_input)

@@ -2,12 +2,15 @@ import { audit } from '../../db/audit';
 import { insertReturningId } from '../../db/writes';
 import type { ItemResponse } from '../../content/item';
 import { activityFinished, activityScore, goalReached } from '../settings';
-import { findPresentation, MAX_ITEM_MS, progressOf, studentKey, type Learner, type PracticeDeps } from '../practice';
+import { findPresentation, MAX_ITEM_MS, progressOf, studentKey, type Learner, type PracticeDeps, type Presentation } from '../practice';
 
 export interface AnswerToRecord {
   learner: Learner;
-  /** The presentation token the form carried: one answer per item shown. */
-  token: string;
+  /**
+   * The item shown, found by the token the form carried (one answer per item shown). Its item, time
+   * shown and hints, as read then, go into the attempt; if it was answered meanwhile, nothing is stored.
+   */
+  shown: Presentation;
   response: ItemResponse;
   correct: boolean;
   now: number;
@@ -23,17 +26,14 @@ export interface RecordedAttempt {
   finished: boolean;
 }
 
-/** The token names no item shown to this learner. */
-export class UnknownPresentation extends Error {}
-
 /** A second submission of the same form got in first: this transaction stored nothing. */
 class AnsweredMeanwhile extends Error {}
 
 /**
  * Stores one answer before it is acknowledged, in ONE transaction: the attempt, the knowledge tracer's
  * step, the student's progress, the score for the gradebook and the audit event. A resubmitted form
- * (same presentation token) finds its attempt already there and stores nothing. A preview attempt is
- * kept apart (preview = 1): no tracer step, no score.
+ * (same presentation token) finds the presentation already claimed by the first and stores nothing.
+ * A preview attempt is kept apart (preview = 1): no tracer step, no score.
  *
  * What only informs the writes (the tracer's reading, the progress so far, the teacher's overrides)
  * is read first, together, outside the transaction: on PostgreSQL every statement inside is a round
@@ -41,6 +41,7 @@ class AnsweredMeanwhile extends Error {}
  */
 export async function recordAttempt(deps: PracticeDeps, a: AnswerToRecord): Promise<RecordedAttempt> {
   const l = a.learner;
+  const { shown } = a;
   const preview = l.preview ? 1 : 0;
   const [before, overrides, reading, bank] = await Promise.all([
     progressOf(deps.db, l),
@@ -49,16 +50,12 @@ export async function recordAttempt(deps: PracticeDeps, a: AnswerToRecord): Prom
     deps.banks.bank(deps.db, l.activity.bankId),
   ]);
   const duplicate = async (): Promise<RecordedAttempt> => {
-    const shown = await findPresentation(deps.db, l, a.token);
+    const first = await findPresentation(deps.db, l, shown.token);
     const progress = await progressOf(deps.db, l);
-    return { attemptId: shown!.attempt_id!, duplicate: true, goalReached: false, finished: progress?.completedAt != null };
+    return { attemptId: first!.attempt_id!, duplicate: true, goalReached: false, finished: progress?.completedAt != null };
   };
   try {
     return await deps.db.transaction().execute(async (trx) => {
-      const shown = await findPresentation(trx, l, a.token);
-      if (!shown) throw new UnknownPresentation(`no presentation ${a.token.slice(0, 6)}… for this learner`);
-      if (shown.answered_at !== null) throw new AnsweredMeanwhile();
-
       const skillIds = bank.items.get(shown.item_id)?.skillIds ?? [];
       const attemptId = await insertReturningId(trx, 'attempt', {
         tenant_id: l.tenantId, context_id: l.contextId, activity_id: l.activity.id, user_sub: l.userSub, item_id: shown.item_id,
@@ -66,9 +63,10 @@ export async function recordAttempt(deps: PracticeDeps, a: AnswerToRecord): Prom
         hints_used: shown.hints_used, duration_ms: Math.max(0, Math.min(MAX_ITEM_MS, a.now - shown.presented_at)), preview, created_at: a.now,
       });
       // Claiming the presentation serialises a double submission: the second waits for the first's row
-      // lock, finds it answered and is rolled back, its attempt with it.
+      // lock, finds it answered and is rolled back, its attempt with it. (So the presentation need not be
+      // read again in here: one round trip less while the transaction holds its locks.)
       const claimed = await trx.updateTable('practice_presentation').set({ answered_at: a.now, attempt_id: attemptId })
-        .where('token', '=', a.token).where('tenant_id', '=', l.tenantId).where('activity_id', '=', l.activity.id)
+        .where('token', '=', shown.token).where('tenant_id', '=', l.tenantId).where('activity_id', '=', l.activity.id)
         .where('user_sub', '=', l.userSub).where('preview', '=', preview).where('answered_at', 'is', null)
         .executeTakeFirst();
       if (Number(claimed.numUpdatedRows) === 0) throw new AnsweredMeanwhile();
