@@ -43,8 +43,8 @@ export interface ServingResult {
   oneAnswerMs: Percentiles;
   /** stepBatch of 256 states (the target), calls back to back. */
   step256Ms: ByThreads;
-  /** The same, each call after IDLE_GAP_MS of idleness (information: what a rare call meets on this machine). */
-  step256AfterIdleMs: ByThreads;
+  /** One answer and the class step again, each call after IDLE_GAP_MS of idleness (information: what a lone call meets on this machine). */
+  afterIdleMs: { oneAnswer: Percentiles; step256: ByThreads };
   /** predictBatch of 256 states: every skill's P(correct) for each (information). */
   predict256Ms: ByThreads;
   threads: number;
@@ -123,20 +123,20 @@ export async function measureServing(model: DktModel, opts: { rounds?: number; p
       return { one: of('one'), split: of('split') };
     };
 
-    // Calls far apart: the worker thread has gone to sleep and the cores idle, as between a server's requests.
-    const afterIdle = async (p: DktPredictor): Promise<Percentiles> => {
-      const states: DktState[] = Array.from({ length: CLASS }, () => p.initialState());
+    // Calls far apart: the cores idle in between (and the worker thread sleeps), as between a server's requests.
+    const afterIdle = async (call: () => number): Promise<Percentiles> => {
       const samples: number[] = [];
       for (let i = 0; i < 100; i++) {
         await new Promise((resolve) => setTimeout(resolve, IDLE_GAP_MS));
-        const a = answers(CLASS);
-        const t0 = performance.now();
-        p.stepBatch(states, a.skills, a.items, a.correct);
-        samples.push(performance.now() - t0);
+        samples.push(call());
       }
       return percentiles(samples);
     };
-    const step256AfterIdleMs: ByThreads = { one: await afterIdle(single), split: await afterIdle(split) };
+    const stepCall = (threads: keyof ByThreads) => cases.find((c) => c.key === 'step256Ms' && c.threads === threads)!.run;
+    const afterIdleMs = {
+      oneAnswer: await afterIdle(oneAnswer),
+      step256: { one: await afterIdle(stepCall('one')), split: await afterIdle(stepCall('split')) },
+    };
 
     const history = answers(200);
     const items = history.items ?? undefined;
@@ -154,7 +154,7 @@ export async function measureServing(model: DktModel, opts: { rounds?: number; p
       shape: { numSkills, numItems, hidden },
       oneAnswerMs,
       step256Ms: byThreads('step256Ms'),
-      step256AfterIdleMs,
+      afterIdleMs,
       predict256Ms: byThreads('predict256Ms'),
       threads: SERVING_THREADS,
       recompute200Ms,
@@ -180,14 +180,14 @@ export function servingTable(rows: { dataset: string; serving: ServingResult; py
   const n = SERVING_THREADS;
   const t = SERVING_TARGETS;
   const lines = [
-    `| dataset | skills / items / hidden | one answer p50 / p99 (target p99 < ${t.oneAnswerP99Ms}) | step 256, 1 thread p50 (target < ${t.step256P50Ms}) / p99 | step 256, ${n} threads p50 (target < ${t.step256P50Ms}) / p99 | step 256 after idle, 1 / ${n} threads p50 / p99 | predictions 256, 1 thread p50 / p99 | predictions 256, ${n} threads p50 / p99 | rebuild 200 answers p50 |${withRef ? ' PyTorch one / 256 / rebuild |' : ''} RSS (target < ${t.rssMb} MB) | load before → after |`,
+    `| dataset | skills / items / hidden | one answer p50 / p99 (target p99 < ${t.oneAnswerP99Ms}) | step 256, 1 thread p50 (target < ${t.step256P50Ms}) / p99 | step 256, ${n} threads p50 (target < ${t.step256P50Ms}) / p99 | after idle: one answer; step 256, 1 thread; ${n} threads (p50 / p99) | predictions 256, 1 thread p50 / p99 | predictions 256, ${n} threads p50 / p99 | rebuild 200 answers p50 |${withRef ? ' PyTorch one / 256 / rebuild |' : ''} RSS (target < ${t.rssMb} MB) | load before → after |`,
     `|---|---|---|---|---|---|---|---|---|${withRef ? '---|' : ''}---|---|`,
   ];
   for (const { dataset, serving: s, pytorch } of rows) {
     lines.push(
       `| ${dataset} | ${s.shape.numSkills} / ${s.shape.numItems || '–'} / ${s.shape.hidden} | ${targetP99(s.oneAnswerMs, t.oneAnswerP99Ms)} | ` +
         `${targetP50(s.step256Ms.one, t.step256P50Ms)} | ${targetP50(s.step256Ms.split, t.step256P50Ms)} | ` +
-        `${both(s.step256AfterIdleMs.one)}, ${both(s.step256AfterIdleMs.split)} | ` +
+        `${both(s.afterIdleMs.oneAnswer)}; ${both(s.afterIdleMs.step256.one)}; ${both(s.afterIdleMs.step256.split)} | ` +
         `${both(s.predict256Ms.one)} | ${both(s.predict256Ms.split)} | ${ms(s.recompute200Ms.p50)} |` +
         `${withRef ? ` ${pytorch ?? '–'} |` : ''} ${s.rssMb.toFixed(0)} MB ${mark(s.rssMb < t.rssMb)} | ${loads(s.loadBefore.slice(0, 1))} → ${loads(s.loadAfter.slice(0, 1))} |`,
     );
@@ -202,8 +202,8 @@ export function servingNotes(): string[] {
     'Milliseconds. One answer = one student\'s step and that student\'s P(correct) for every skill (what the server does per answer). ' +
       `Step ${CLASS} = \`stepBatch\` of a class of ${CLASS} students, the issue's "one step for 256 students", calls back to back; its target ` +
       '(the issue: "256 students one step under 3 ms", no percentile, where one answer\'s has "p99") is judged on the median call, with p99 beside it. ' +
-      `After idle = the same call made ${IDLE_GAP_MS} ms after the previous one (100 calls, information): by then the worker thread sleeps and the cores ` +
-      'have idled, which on this virtual machine costs more than the arithmetic. ' +
+      `After idle = the same calls made ${IDLE_GAP_MS} ms after the previous one (100 each, information): by then the cores have idled (and the ` +
+      'worker thread sleeps), which on this virtual machine costs a call more than its arithmetic: the targets are judged on calls back to back. ' +
       `Predictions ${CLASS} = ` +
       '`predictBatch` of the same class (every skill; for information, no target). The class\'s states carry over from call to call. ' +
       `${n} threads = \`new DktPredictor(model, { threads: ${n} })\` (the call split with ${n - 1} worker thread; RSS includes it). ` +
