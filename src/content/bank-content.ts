@@ -78,15 +78,13 @@ export class BankContents {
 
   /** The bank's skills and item→skill map; read once per process. */
   bank(db: Db, bankId: number): Promise<BankContent> {
-    let content = this.banks.get(bankId);
-    if (!content) {
-      // The promise is kept, so concurrent first readers share one read; a failed read is not kept.
-      content = readBankContent(db, bankId);
-      const reading = content;
-      reading.catch(() => this.banks.delete(bankId));
-      this.banks.set(bankId, reading);
-    }
-    return content;
+    const cached = this.banks.get(bankId);
+    if (cached) return cached;
+    // The promise is kept, so concurrent first readers share one read; a failed read is not kept.
+    const reading = readBankContent(db, bankId);
+    reading.catch(() => this.banks.delete(bankId));
+    this.banks.set(bankId, reading);
+    return reading;
   }
 
   /** An item, parsed and validated; throws when there is no such item. */

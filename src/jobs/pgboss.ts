@@ -85,6 +85,7 @@ export async function pgBossQueue(opts: PgBossOptions): Promise<JobQueue> {
     async send(name, data, options = {}) {
       const singletonKey = singletons.has(name) ? options.singletonKey : undefined;
       if (singletonKey === undefined) await boss.send(name, data);
+      // Most requests find a job already there: that look needs no connection of its own; sendOnce looks again under the lock.
       else if (!(await unfinished(boss.getDb(), name, singletonKey))) await sendOnce(name, data, singletonKey);
       // Polling finds the job within a second; when this process works on the queue, it starts now.
       const worker = workers.get(name);

@@ -52,9 +52,6 @@ export interface StudentKnowledge {
   itemSuccess(itemIds: readonly number[]): Map<number, number>;
 }
 
-/** A student's reading taken before their answer's transaction (KnowledgeTracer.readBeforeAnswer). */
-export type AnswerReading = Reading;
-
 export interface KnowledgeTracer {
   /** The student's current knowledge, read once (a page asks this once and uses it throughout). */
   knowledge(student: StudentKey): Promise<StudentKnowledge>;
@@ -63,13 +60,13 @@ export interface KnowledgeTracer {
    * the attempt's own transaction (`db` is that transaction), after the attempt row is inserted. Not
    * for preview attempts.
    */
-  recordAnswer(db: Db, student: StudentKey, answer: TracedAnswer, before?: AnswerReading): Promise<StudentKnowledge>;
+  recordAnswer(db: Db, student: StudentKey, answer: TracedAnswer, before?: Reading): Promise<StudentKnowledge>;
   /**
    * What recordAnswer reads, read before the attempt's transaction begins (so that the transaction
    * holds only writes). If another answer of the student lands in between, the state stored is found
    * stale on the next read and rebuilt from the history: never wrong, only recomputed.
    */
-  readBeforeAnswer(student: StudentKey): Promise<AnswerReading>;
+  readBeforeAnswer(student: StudentKey): Promise<Reading>;
   /** Mastery of many students of a course at once (teacher views), in one batch call. */
   classMastery(tenantId: number, contextId: string, bankId: number, userSubs: string[]): Promise<Map<string, Map<number, number>>>;
   /**
@@ -278,7 +275,10 @@ function groupStates(rows: { model_key: string | null; user_sub: string | null; 
   return out;
 }
 
-/** What the tracer reads of a course's students before it can answer: answers given, the active model, stored states. */
+/**
+ * What the tracer reads of a course's students before it can answer: answers given, the active model,
+ * stored states (for one student, also what recordAnswer is given when read before the transaction).
+ */
 export interface Reading {
   counts: Map<string, number>;
   modelId: number | null;

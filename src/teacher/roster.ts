@@ -31,6 +31,9 @@ export interface RosterDeps {
   log: Logger;
 }
 
+/** A course's key in this process's maps of names. */
+const courseKey = (tenantId: number, contextId: string): string => `${tenantId}\n${contextId}`;
+
 /** A process asks the LMS for a course's names at most this often (beside the roster's own lifetime). */
 const NAMES_RETRY_MS = 60_000;
 
@@ -109,7 +112,7 @@ export class Roster {
    */
   private async namesFor(tenantId: number, contextId: string, membershipsUrl: string, members: RosterMember[], now: number): Promise<void> {
     if (this.opts.storePersonalNames) return;
-    const key = `${tenantId}\n${contextId}`;
+    const key = courseKey(tenantId, contextId);
     const known = this.names.get(key);
     if (known && members.every((m) => known.has(m.userId))) return;
     let filling = this.fillingNames.get(key);
@@ -145,7 +148,7 @@ export class Roster {
         db: this.d.db, services: this.d.services, tenantId, contextId, membershipsUrl: job.membershipsUrl,
         pageSize: this.opts.pageSize, storePersonalNames: this.opts.storePersonalNames,
       });
-      if (!this.opts.storePersonalNames) this.remember(`${tenantId}\n${contextId}`, members, fetchedAt);
+      if (!this.opts.storePersonalNames) this.remember(courseKey(tenantId, contextId), members, fetchedAt);
       await ended(true);
     } catch (e) {
       await ended(false);
@@ -154,8 +157,7 @@ export class Roster {
         this.d.log.warn('roster refused', { tenantId, detail: e.message });
         return;
       }
-      if (!(e instanceof PlatformUnreachable || e instanceof RosterRefused)) throw e;
-      this.d.log.info('roster not fetched; retrying later', { tenantId, detail: e.message });
+      if (e instanceof PlatformUnreachable || e instanceof RosterRefused) this.d.log.info('roster not fetched; retrying later', { tenantId, detail: e.message });
       // The queue retries with backoff; the cached roster stays as it was.
       throw e;
     }
@@ -187,7 +189,7 @@ export class Roster {
 
   /** The cached members with the names this process holds for them. */
   private withNames(tenantId: number, contextId: string, members: RosterMember[]): RosterMember[] {
-    const known = this.names.get(`${tenantId}\n${contextId}`);
+    const known = this.names.get(courseKey(tenantId, contextId));
     return known ? members.map((m) => ({ ...known.get(m.userId), ...m })) : members;
   }
 }
