@@ -7,7 +7,6 @@ import { ROOT } from '../config';
  * or more top-level sections (each part of Jejak keeps its own file), merged at start.
  */
 export type Locale = 'en' | 'id';
-export const LOCALE_NAMES: Locale[] = ['en', 'id'];
 const LOCALES_DIR = path.join(ROOT, 'views', 'locales');
 
 function loadLocale(locale: Locale): Record<string, unknown> {
@@ -40,8 +39,16 @@ export class MissingTranslation extends Error {}
 export function translate(locale: Locale, key: string, vars: Record<string, unknown> = {}): string {
   const value = key.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), LOCALES[locale]);
   if (typeof value !== 'string') throw new MissingTranslation(`missing translation "${key}" in locale ${locale}`);
-  return value.replace(/\{(\w+)\}/g, (_, name: string) => (vars[name] === undefined ? `{${name}}` : String(vars[name])));
+  return value
+    .replace(PLURAL, (_, name: string, one: string, other: string) => (vars[name] === undefined ? `{${name}}` : (Number(vars[name]) === 1 ? one : other).replace(/#/g, String(vars[name]))))
+    .replace(/\{(\w+)\}/g, (_, name: string) => (vars[name] === undefined ? `{${name}}` : String(vars[name])));
 }
+
+/**
+ * English needs "1 minute" but "2 minutes"; Indonesian does not inflect. A string says so in ICU's
+ * form, `{minutes, plural, one {# minute} other {# minutes}}`, `#` standing for the number.
+ */
+const PLURAL = /\{(\w+), plural, one \{([^{}]*)\} other \{([^{}]*)\}\}/g;
 
 /** Every key path of a locale, for the test that both languages say everything. */
 export function keyPaths(tree: unknown, prefix = ''): string[] {

@@ -35,6 +35,19 @@ describe('translations', () => {
     expect(translate('id', 'home.student_welcome', { course: 'Matematika 7A' })).to.contain('Matematika 7A');
   });
 
+  it('English counts agree with their number ("1 minute", "2 minutes")', () => {
+    // Placeholders that hold names ({type} questions, {skill} items) are not counts.
+    const counted = /\{(?!type\}|skill\}|name\})\w+\} (minute|second|hour|day|answer|question|item|skill|student|attempt|time|part|row|try|tries)s?\b/;
+    const bare = keyPaths(LOCALES.en).filter((k) => {
+      const text = translate('en', k).replace(/\{\w+, plural, one \{[^{}]*\} other \{[^{}]*\}\}/g, '');
+      return counted.test(text);
+    });
+    expect(bare, 'English strings that put a number before a noun without a plural form').to.deep.equal([]);
+    expect(translate('en', 'teacher.flag_reasons.idle', { minutes: 1 })).to.contain('1 minute.');
+    expect(translate('en', 'teacher.flag_reasons.idle', { minutes: 5 })).to.contain('5 minutes.');
+    expect(translate('id', 'teacher.flag_reasons.idle', { minutes: 1 })).to.contain('1 menit');
+  });
+
   it('picks the page language from LTI and browser locales', () => {
     expect(pickLocale('id')).to.equal('id');
     expect(pickLocale('id-ID')).to.equal('id');
