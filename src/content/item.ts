@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { translate, type Locale } from '../web/i18n';
 import { escapeHtml, renderRichText } from './richtext';
+import { wildcardMatch } from './wildcard';
 
 /**
  * An item's body, as stored in `item.body` (JSON). Every text is a {@link LocalizedText}: one HTML
@@ -198,8 +199,8 @@ export function renderItemForm(item: Item, locale: Locale, opts: FormOptions = {
         ? `<p class="field-help" id="${p}answer-help">${t('with_unit', { units: item.units.map((u) => u.name).join(', ') })}</p>` : '';
       const described = help ? `${stemId} ${p}answer-help` : stemId;
       const input = numeric
-        ? `<input type="text" inputmode="decimal" id="${name}" name="${name}" autocomplete="off" maxlength="60" required aria-describedby="${described}"${value}>`
-        : `<input type="text" id="${name}" name="${name}" autocomplete="off" autocapitalize="off" spellcheck="false" maxlength="200" required aria-describedby="${described}"${value}>`;
+        ? `<input type="text" inputmode="decimal" id="${name}" name="${name}" autocomplete="off" maxlength="${MAX_NUMERIC_RESPONSE}" required aria-describedby="${described}"${value}>`
+        : `<input type="text" id="${name}" name="${name}" autocomplete="off" autocapitalize="off" spellcheck="false" maxlength="${MAX_TEXT_RESPONSE}" required aria-describedby="${described}"${value}>`;
       fields = `<div class="item-answer"><label for="${name}">${t('your_answer')}</label>\n${help}${input}</div>`;
       break;
     }
@@ -208,6 +209,10 @@ export function renderItemForm(item: Item, locale: Locale, opts: FormOptions = {
 }
 
 // ------------------------------------------------------------------ reading the posted form
+
+/** The longest typed answers a student may post, and a grader considers. */
+export const MAX_NUMERIC_RESPONSE = 60;
+export const MAX_TEXT_RESPONSE = 200;
 
 type ResponseProblem = 'choose_one' | 'choose_some' | 'unknown_choice' | 'enter_number' | 'enter_text' | 'too_long';
 
@@ -248,12 +253,12 @@ export function parseResponse(item: Item, formBody: Record<string, unknown>, opt
       return { kind: 'truefalse', value: single === 'true' };
     case 'numeric':
       if (!single) throw new InvalidResponse('enter_number');
-      if (single.length > 60) throw new InvalidResponse('too_long');
+      if (single.length > MAX_NUMERIC_RESPONSE) throw new InvalidResponse('too_long');
       if (!readNumber(single)) throw new InvalidResponse('enter_number');
       return { kind: 'numeric', text: single };
     case 'shortanswer':
       if (!single) throw new InvalidResponse('enter_text');
-      if (single.length > 200) throw new InvalidResponse('too_long');
+      if (single.length > MAX_TEXT_RESPONSE) throw new InvalidResponse('too_long');
       return { kind: 'shortanswer', text: single };
   }
 }
@@ -338,7 +343,8 @@ export function gradeResponse(item: Item, response: ItemResponse, opts: ShowOpti
       break;
     }
     case 'numeric': {
-      const read = readNumber((response as { text: string }).text);
+      const text = (response as { text: string }).text;
+      const read = text.length <= MAX_NUMERIC_RESPONSE ? readNumber(text) : undefined;
       if (!read) break;
       // Words around the number count as a unit only for items that have units.
       const unitText = item.units.length ? read.unit : '';
@@ -360,7 +366,9 @@ export function gradeResponse(item: Item, response: ItemResponse, opts: ShowOpti
     case 'shortanswer': {
       const norm = (s: string) => (item.caseSensitive ? s : s.toLocaleLowerCase('id')).trim().replace(/\s+/g, ' ');
       const given = norm((response as { text: string }).text);
-      const match = item.answers.find((a) => a.match === 'exact' ? norm(a.text) === given : wildcard(norm(a.text)).test(given));
+      // A stored response is never longer than a posted one may be; the bound keeps matching cheap.
+      const match = given.length > MAX_TEXT_RESPONSE ? undefined
+        : item.answers.find((a) => a.match === 'exact' ? norm(a.text) === given : wildcardMatch(norm(a.text), given));
       correct = match?.correct ?? false;
       feedback.push(match?.feedback);
       break;
@@ -372,10 +380,6 @@ export function gradeResponse(item: Item, response: ItemResponse, opts: ShowOpti
     ...feedback.filter((f): f is LocalizedText => !!f).map((f) => `<div class="feedback">${show(f, lang, item, opts)}</div>`),
   ].join('\n');
   return { correct, feedbackHtml: html };
-}
-
-function wildcard(pattern: string): RegExp {
-  return new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's');
 }
 
 // ------------------------------------------------------------------ hints and solution

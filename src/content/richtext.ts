@@ -28,8 +28,38 @@ const SANITIZE: sanitize.IOptions = {
   allowedSchemesByTag: { img: [ASSET_SCHEME] },
   allowProtocolRelative: false,
   disallowedTagsMode: 'discard',
-  transformTags: { a: sanitize.simpleTransform('a', { rel: 'noopener noreferrer' }) },
+  // sanitize-html keeps relative URLs ("../../teacher/…", "asset:../…"): shown under a session's URL,
+  // they would make the viewer's browser send that session's requests. Links must be absolute, and
+  // an image must name one of the bank's own files, or it is dropped.
+  transformTags: {
+    a: (tagName, attribs) => ({ tagName, attribs: { ...keptUrl(attribs, 'href', isOutsideLink), rel: 'noopener noreferrer' } }),
+    img: (tagName, attribs) => ({ tagName, attribs: keptUrl(attribs, 'src', isAssetSrc) }),
+  },
+  exclusiveFilter: (frame) => frame.tag === 'img' && !frame.attribs.src,
 };
+
+/** The attributes without `name` unless its URL is `allowed`. */
+function keptUrl(attribs: sanitize.Attributes, name: string, allowed: (url: string) => boolean): sanitize.Attributes {
+  return Object.fromEntries(Object.entries(attribs).filter(([k, v]) => k !== name || allowed(v.trim())));
+}
+
+const isOutsideLink = (url: string) => /^(https?:\/\/|mailto:)/i.test(url);
+const isAssetSrc = (url: string) => url.startsWith(`${ASSET_SCHEME}:`) && isAssetName(url.slice(ASSET_SCHEME.length + 1));
+
+/**
+ * An asset name as a bank stores it (the file name, URL-encoded): one path segment that stays inside
+ * the bank's asset route. Browsers read "..", "%2e%2e" and "%2F" as a way up, so none may appear.
+ */
+export function isAssetName(name: string): boolean {
+  if (!/^(?:[A-Za-z0-9._~!'()*-]|%[0-9A-Fa-f]{2})+$/.test(name)) return false;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(name);
+  } catch {
+    return false;
+  }
+  return decoded !== '.' && decoded !== '..' && !/[/\\]/.test(decoded);
+}
 
 /** Imported HTML, reduced to the allowlist: no scripts, event handlers, style, or javascript: URLs. */
 export function sanitizeHtml(html: string): string {
@@ -47,7 +77,46 @@ export function inlineHtml(html: string): string {
   return m && !/<p[\s>]/.test(m[1]!) ? m[1]!.trim() : html.trim();
 }
 
-const TEX = /\\\(([\s\S]+?)\\\)|\\\[([\s\S]+?)\\\]|\$\$([\s\S]+?)\$\$/g;
+const TEX_DELIMITERS = [{ open: '\\(', close: '\\)', display: false }, { open: '\\[', close: '\\]', display: true }, { open: '$$', close: '$$', display: true }];
+
+interface TexSpan {
+  start: number;
+  /** Just past the closing delimiter. */
+  end: number;
+  tex: string;
+  display: boolean;
+}
+
+/**
+ * The TeX fragments of a text, in one pass: each opener is closed by the first closer at least one
+ * character after it. (A lazy regular expression does the same but rescans the rest of the text from
+ * every opener that is never closed: quadratic in the text's length.) Once a closer is missing after
+ * some point it is missing after every later point, so that kind of fragment is not looked for again.
+ */
+function texSpans(text: string): TexSpan[] {
+  const spans: TexSpan[] = [];
+  const next = TEX_DELIMITERS.map(() => -1);
+  const unclosed = TEX_DELIMITERS.map(() => false);
+  let from = 0;
+  for (;;) {
+    let best = -1;
+    for (const [d, delimiter] of TEX_DELIMITERS.entries()) {
+      if (unclosed[d]) continue;
+      if (next[d]! < from) next[d] = text.indexOf(delimiter.open, from);
+      if (next[d]! >= 0 && (best < 0 || next[d]! < next[best]!)) best = d;
+    }
+    if (best < 0) return spans;
+    const { open, close, display } = TEX_DELIMITERS[best]!;
+    const start = next[best]!;
+    const closeAt = text.indexOf(close, start + open.length + 1);
+    if (closeAt < 0) {
+      unclosed[best] = true;
+      continue;
+    }
+    spans.push({ start, end: closeAt + close.length, tex: text.slice(start + open.length, closeAt), display });
+    from = closeAt + close.length;
+  }
+}
 
 function decodeEntities(s: string): string {
   return s.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos|nbsp);/gi, (_m, e: string) => {
@@ -61,11 +130,11 @@ function decodeEntities(s: string): string {
 /** The TeX fragments of a text that KaTeX refuses, with its reason (for import reports). */
 export function texErrors(html: string): string[] {
   const errors: string[] = [];
-  for (const m of html.matchAll(TEX)) {
+  for (const span of texSpans(html)) {
     try {
-      katex.renderToString(decodeEntities(m[1] ?? m[2] ?? m[3]!), { throwOnError: true, trust: false, strict: 'ignore' });
+      katex.renderToString(decodeEntities(span.tex), { throwOnError: true, trust: false, strict: 'ignore' });
     } catch (e) {
-      errors.push(`${m[0]}: ${(e as Error).message.replace(/^KaTeX parse error: /, '')}`);
+      errors.push(`${html.slice(span.start, span.end)}: ${(e as Error).message.replace(/^KaTeX parse error: /, '')}`);
     }
   }
   return errors;
@@ -106,17 +175,28 @@ export function spokenTex(tex: string): string {
 
 /**
  * Stored rich text as page HTML: TeX typeset (only in text, never inside a tag) and `asset:` images
- * pointed at `assetBase/NAME` (the bank's asset route of the viewer's session).
+ * pointed at `assetBase/NAME` (the bank's asset route of the viewer's session). A `src` or `href`
+ * the sanitiser would not keep today (a bank stored before it refused them) is dropped here too.
  */
 export function renderRichText(html: string, assetBase: string | undefined): string {
   return html
     .split(/(<[^>]*>)/)
     .map((part) => {
       if (part.startsWith('<')) {
-        return part.replace(/\ssrc="asset:([^"]*)"/, (_m, name: string) => (assetBase ? ` src="${assetBase}/${name}"` : ''));
+        return part.replace(/\s(src|href)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)/gi, (_m, attr: string, quoted: string) => {
+          // Single-quoted or bare values (never the sanitiser's output) may hold a double quote.
+          const url = quoted.replace(/^["']|["']$/g, '').trim().replace(/"/g, '&quot;');
+          if (attr.toLowerCase() === 'href') return isOutsideLink(url) ? ` href="${url}"` : '';
+          return assetBase && isAssetSrc(url) ? ` src="${assetBase}/${url.slice(ASSET_SCHEME.length + 1)}"` : '';
+        });
       }
-      return part.replace(TEX, (_m, inline?: string, display?: string, dollars?: string) =>
-        inline !== undefined ? renderTex(inline, false) : renderTex(display ?? dollars!, true));
+      let out = '';
+      let at = 0;
+      for (const span of texSpans(part)) {
+        out += part.slice(at, span.start) + renderTex(span.tex, span.display);
+        at = span.end;
+      }
+      return out + part.slice(at);
     })
     .join('');
 }

@@ -4,13 +4,13 @@ import multer from 'multer';
 import { z } from 'zod';
 import type { Db } from '../db/schema';
 import type { Renderer } from '../web/render';
-import { teachersOnly, type LaunchContext } from '../web/session';
+import type { LaunchContext } from '../web/session';
 import { translate, type Locale } from '../web/i18n';
 import { importBank } from './commands/importBank';
 import { detectFormat, readBankFile } from './import';
 import type { ReportLine } from './import/model';
 import { assetBaseFor, loadItem, renderAnswerKey, renderHint, renderItemForm, renderSolution, shownLanguage, type Item } from './item';
-import { renderRichText, stylesheetsFor } from './richtext';
+import { escapeHtml, renderRichText, stylesheetsFor } from './richtext';
 
 const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
 const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: MAX_UPLOAD_BYTES, files: 1, fields: 10 } });
@@ -48,8 +48,6 @@ export function contentRoutes(d: { db: Db; render: Renderer }): Router {
       if (!asset) return next();
       res.set('cache-control', 'private, max-age=86400').type(asset.media_type).send(asset.data);
   }));
-
-  r.use('/content/banks', teachersOnly);
 
   r.get('/content/banks', page(async (_req, res) => {
     const launch = launchOf(res);
@@ -97,7 +95,7 @@ export function contentRoutes(d: { db: Db; render: Renderer }): Router {
         const fileName = Buffer.from(file.originalname, 'latin1').toString('utf8');
         const format = detectFormat(fileName, text);
         if (!format) return showImportForm(res, locale, { ...again, problem: translate(locale, 'content.import.unknown_format') }, 400);
-        const parsed = readBankFile(format, text, fields.language);
+        const parsed = await readBankFile(format, text, fields.language);
         const result = await importBank({
           db, tenantId: launch.tenantId, contextId: launch.contextId, actor: `lti:${launch.userSub}`, source: format,
           title: fields.title.trim() || fileName.replace(/\.[a-z]+$/i, '') || format, parsed, skipRefused: fields.skip === 'yes',
@@ -224,8 +222,9 @@ function previewView(item: Item, locale: Locale, assetBase: string) {
   const feedback = 'choices' in item
     ? item.choices.map((c) => ({ label: show(c.text), correct: c.correct, html: show(c.feedback) }))
     : 'answers' in item
-      ? item.answers.map((a) => ({ label: 'value' in a ? String(a.value) : a.text, correct: a.correct, html: show(a.feedback) }))
-      : [{ label: translate(locale, 'content.item.true'), correct: item.answer, html: show(item.feedbackTrue) }, { label: translate(locale, 'content.item.false'), correct: !item.answer, html: show(item.feedbackFalse) }];
+      // An accepted answer is plain text as typed in the bank (a short answer may hold "<"): escaped.
+      ? item.answers.map((a) => ({ label: escapeHtml('value' in a ? String(a.value) : a.text), correct: a.correct, html: show(a.feedback) }))
+      : [{ label: escapeHtml(translate(locale, 'content.item.true')), correct: item.answer, html: show(item.feedbackTrue) }, { label: escapeHtml(translate(locale, 'content.item.false')), correct: !item.answer, html: show(item.feedbackFalse) }];
   return {
     form: renderItemForm(item, locale, { namePrefix: 'preview-', assetBase }),
     answerKey: renderAnswerKey(item, locale, { assetBase }),

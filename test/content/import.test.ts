@@ -17,8 +17,8 @@ const refused = (b: ParsedBank) => b.report.filter((r) => r.outcome === 'refused
 const took = (b: ParsedBank) => b.report.filter((r) => r.outcome === 'took').map((r) => r.line);
 
 describe('import: Moodle XML', () => {
-  it('takes every supported kind, categories and skill tags as skills, feedback, hints, images; sanitises', () => {
-    const b = readMoodleXml(fixture('good.xml'), 'id');
+  it('takes every supported kind, categories and skill tags as skills, feedback, hints, images; sanitises', async () => {
+    const b = await readMoodleXml(fixture('good.xml'), 'id');
     expect(refused(b)).to.deep.equal([]);
     expect(took(b)).to.deep.equal([6, 19, 27, 33, 45]);
     expect(b.skills.map((s) => s.name.id)).to.deep.equal(['Menjumlahkan pecahan', 'Pecahan senilai', 'Menyederhanakan']);
@@ -43,22 +43,22 @@ describe('import: Moodle XML', () => {
     expect(gradeResponse(saItem, { kind: 'shortanswer', text: 'Setengah saja' }).correct).to.equal(true);
   });
 
-  it('refuses malformed XML at the line where it breaks', () => {
-    const b = readMoodleXml(fixture('broken.xml'), 'id');
+  it('refuses malformed XML at the line where it breaks', async () => {
+    const b = await readMoodleXml(fixture('broken.xml'), 'id');
     expect(refused(b)).to.deep.equal([[8, 'xml_malformed']]);
     expect(b.items).to.have.length(0);
   });
 
-  it('refuses unsupported types, non-numbers and bad TeX, each at its line, and keeps the good question', () => {
-    const b = readMoodleXml(fixture('unsupported.xml'), 'en');
+  it('refuses unsupported types, non-numbers and bad TeX, each at its line, and keeps the good question', async () => {
+    const b = await readMoodleXml(fixture('unsupported.xml'), 'en');
     expect(refused(b)).to.deep.equal([[8, 'unsupported_type'], [15, 'bad_number'], [17, 'bad_tex']]);
     expect(took(b)).to.deep.equal([3]);
   });
 });
 
 describe('import: GIFT', () => {
-  it('takes multiple choice, true/false, multiple answer, numeric (tolerance and range), missing word short answer', () => {
-    const b = readGift(fixture('good.gift'), 'id');
+  it('takes multiple choice, true/false, multiple answer, numeric (tolerance and range), missing word short answer', async () => {
+    const b = await readGift(fixture('good.gift'), 'id');
     expect(refused(b)).to.deep.equal([]);
     expect(took(b)).to.deep.equal([4, 11, 13, 20, 22, 24]);
     expect(b.items.map((i) => i.body.kind)).to.deep.equal(['multichoice', 'truefalse', 'multiresponse', 'numeric', 'numeric', 'shortanswer']);
@@ -76,16 +76,16 @@ describe('import: GIFT', () => {
     expect(sa!.answers.map((a) => a.text)).to.deep.equal(['5', 'lima']);
   });
 
-  it('refuses matching questions, unclosed braces and bad numbers at their lines', () => {
-    const b = readGift(fixture('broken.gift'), 'id');
+  it('refuses matching questions, unclosed braces and bad numbers at their lines', async () => {
+    const b = await readGift(fixture('broken.gift'), 'id');
     expect(refused(b)).to.deep.equal([[4, 'unsupported_type'], [9, 'gift_unclosed'], [13, 'bad_number']]);
     expect(took(b)).to.deep.equal([2]);
   });
 });
 
 describe('import: CSV', () => {
-  it('takes bilingual rows with `;` separators, lists, correct-choice marks, per-choice feedback, prerequisites', () => {
-    const b = readCsv(fixture('good.csv'), 'id');
+  it('takes bilingual rows with `;` separators, lists, correct-choice marks, per-choice feedback, prerequisites', async () => {
+    const b = await readCsv(fixture('good.csv'), 'id');
     expect(refused(b)).to.deep.equal([]);
     expect(took(b)).to.deep.equal([2, 3, 4, 5]);
     expect(b.skills.map((s) => [s.code, s.prerequisites])).to.deep.equal([['pecahan-dari-banyaknya', ['pecahan-bagian']], ['pecahan-bagian', []]]);
@@ -98,20 +98,20 @@ describe('import: CSV', () => {
     expect(sa!.answers.map((a) => a.text)).to.deep.equal(['1/2', '0,5']);
   });
 
-  it('refuses bad rows at the line they start on (a quoted cell may span lines)', () => {
-    const b = readCsv(fixture('broken.csv'), 'id');
+  it('refuses bad rows at the line they start on (a quoted cell may span lines)', async () => {
+    const b = await readCsv(fixture('broken.csv'), 'id');
     expect(refused(b)).to.deep.equal([[3, 'csv_bad_kind'], [5, 'csv_no_skill'], [6, 'bad_number'], [7, 'csv_bad_truefalse']]);
     expect(took(b)).to.deep.equal([2]);
   });
 
-  it('refuses an unknown column, a missing one, and an unclosed quote', () => {
-    expect(refused(readCsv('skill,kind,colour\n', 'id'))).to.deep.equal([[1, 'csv_unknown_column'], [1, 'csv_missing_column']]);
-    expect(refused(readCsv('skill,kind,stem\nA,truefalse,"never closed\n\n', 'id'))).to.deep.equal([[2, 'csv_unclosed_quote']]);
+  it('refuses an unknown column, a missing one, and an unclosed quote', async () => {
+    expect(refused(await readCsv('skill,kind,colour\n', 'id'))).to.deep.equal([[1, 'csv_unknown_column'], [1, 'csv_missing_column']]);
+    expect(refused(await readCsv('skill,kind,stem\nA,truefalse,"never closed\n\n', 'id'))).to.deep.equal([[2, 'csv_unclosed_quote']]);
   });
 });
 
 describe('import: format detection', () => {
-  it('from the extension, else from the content', () => {
+  it('from the extension, else from the content', async () => {
     expect(detectFormat('x.XML', '')).to.equal('moodle-xml');
     expect(detectFormat('x.txt', '<?xml version="1.0"?><quiz/>')).to.equal('moodle-xml');
     expect(detectFormat('x.txt', 'Q {T}')).to.equal('gift');
@@ -152,29 +152,29 @@ for (const dialect of testDialects()) {
     const props = (parsed: ParsedBank) => ({ db: conn.db, tenantId: null, contextId: null, actor: 'cli', title: 'Uji', source: 'moodle-xml', parsed });
 
     it('writes a good file whole: bank, skills, items and their skills, images, one audit event', async () => {
-      const result = await importBank(props(readMoodleXml(fixture('good.xml'), 'id')));
+      const result = await importBank(props(await readMoodleXml(fixture('good.xml'), 'id')));
       expect(result.ok).to.equal(true);
       expect(await counts()).to.deep.equal({ bank: 1, skill: 3, item: 5, itemSkill: 6, asset: 1, audit: 1 });
-      const again = await importBank(props(readMoodleXml(fixture('good.xml'), 'id')));
+      const again = await importBank(props(await readMoodleXml(fixture('good.xml'), 'id')));
       if (!again.ok || !result.ok) throw new Error('refused');
       expect([result.code, again.code]).to.deep.equal(['uji', 'uji-2']);
     });
 
     it('writes nothing for a file with refusals', async () => {
-      const result = await importBank(props(readMoodleXml(fixture('unsupported.xml'), 'id')));
+      const result = await importBank(props(await readMoodleXml(fixture('unsupported.xml'), 'id')));
       expect(result.ok).to.equal(false);
       expect(result.report.filter((r: ReportLine) => r.outcome === 'refused')).to.have.length(3);
       expect(await counts()).to.deep.equal(empty);
     });
 
     it('writes only what was taken when asked to skip refusals', async () => {
-      const result = await importBank({ ...props(readMoodleXml(fixture('unsupported.xml'), 'id')), skipRefused: true });
+      const result = await importBank({ ...props(await readMoodleXml(fixture('unsupported.xml'), 'id')), skipRefused: true });
       expect(result.ok).to.equal(true);
       expect(await counts()).to.include({ bank: 1, item: 1 });
     });
 
     it('rolls back everything when a write fails half-way', async () => {
-      const parsed = readMoodleXml(fixture('good.xml'), 'id');
+      const parsed = await readMoodleXml(fixture('good.xml'), 'id');
       // An item naming a skill that does not exist fails at the item_skill insert, after bank, skills and items.
       parsed.items[4]!.skills.push('no-such-skill');
       let failed = false;

@@ -149,7 +149,7 @@ export async function runFuzz(opts: { seed: number; perTarget: number }): Promis
       const text = mutateText(r, file.text);
       const started = performance.now();
       try {
-        const parsed = readBankFile(formatOf[file.name.split('.').pop()!], text, 'id');
+        const parsed = await readBankFile(formatOf[file.name.split('.').pop()!], text, 'id');
         record(importer, refusals(parsed).length > 0 ? 'refused' : 'ok', performance.now() - started, () => file.name);
       } catch (e) {
         record(importer, 'threw', performance.now() - started, () => `${file.name}: ${(e as Error).message}`);

@@ -1,7 +1,15 @@
 import type { Db } from '../../db/schema';
 import { insertReturningId } from '../../db/writes';
 import { audit } from '../../db/audit';
-import { refusals, slug, type ParsedBank, type ReportLine } from '../import/model';
+import { chunks, nextTurn, refusals, slug, type ParsedBank, type ReportLine } from '../import/model';
+
+/**
+ * Rows per statement. SQLite allows 999 bound values per statement in older builds (32,766 since
+ * 3.32), PostgreSQL 65,535, MariaDB 65,535: an item row binds 7 values, a link 2, so 100 items or 400
+ * links stay under the smallest limit whatever the size of the bank.
+ */
+const ITEM_ROWS = 100;
+const LINK_ROWS = 400;
 
 export interface ImportBankProps {
   db: Db;
@@ -61,19 +69,23 @@ export async function importBank(p: ImportBankProps): Promise<ImportBankResult> 
       created_by: p.actor, created_at: now, updated_at: now,
     });
 
+    // Between statements the event loop gets a turn, so a large bank does not hold up other requests' work.
     const skillIds = new Map<string, number>();
     for (const [position, s] of parsed.skills.entries()) {
       skillIds.set(s.code, await insertReturningId(tx, 'skill', {
         bank_id: bankId, code: s.code, name: s.name[mainLanguage] ?? Object.values(s.name)[0] ?? s.code,
         details: JSON.stringify({ ...s.details, names: s.name }), position,
       }));
+      await nextTurn();
     }
     const prerequisites = parsed.skills.flatMap((s) => s.prerequisites.map((pre) => ({ skill_id: skillIds.get(s.code)!, prerequisite_id: skillIds.get(pre)! })));
-    if (prerequisites.length) await tx.insertInto('skill_prerequisite').values(prerequisites).execute();
+    for (const rows of chunks(prerequisites, LINK_ROWS)) {
+      await tx.insertInto('skill_prerequisite').values(rows).execute();
+      await nextTurn();
+    }
 
-    // Items in batches: one statement per hundred rows keeps a 200-item bank quick on PostgreSQL too.
-    for (let start = 0; start < parsed.items.length; start += 100) {
-      const batch = parsed.items.slice(start, start + 100);
+    for (const [n, batch] of chunks(parsed.items, ITEM_ROWS).entries()) {
+      const start = n * ITEM_ROWS;
       await tx.insertInto('item').values(batch.map((it, i) => ({
         bank_id: bankId, code: it.code, kind: it.body.kind, language: it.body.languages.length > 1 ? 'multi' : it.body.languages[0]!,
         body: JSON.stringify(it.body), position: start + i, created_at: now,
@@ -82,10 +94,12 @@ export async function importBank(p: ImportBankProps): Promise<ImportBankResult> 
       const rows = await tx.selectFrom('item').select(['id', 'code']).where('bank_id', '=', bankId).where('code', 'in', batch.map((it) => it.code)).execute();
       const idOf = new Map(rows.map((r) => [r.code, r.id]));
       const links = batch.flatMap((it) => it.skills.map((s) => ({ item_id: idOf.get(it.code)!, skill_id: skillIds.get(s)! })));
-      if (links.length) await tx.insertInto('item_skill').values(links).execute();
+      for (const slice of chunks(links, LINK_ROWS)) await tx.insertInto('item_skill').values(slice).execute();
+      await nextTurn();
     }
     for (const a of parsed.assets) {
       await tx.insertInto('bank_asset').values({ bank_id: bankId, name: a.name, media_type: a.mediaType, data: a.data, created_at: now }).execute();
+      await nextTurn();
     }
     await audit(tx, {
       tenantId: p.tenantId, contextId: p.contextId, actor: p.actor, action: 'bank.import', subject: `bank:${bankId}`,

@@ -20,35 +20,43 @@ function records(source: string): { rows: Row[]; error?: { line: number } } {
   let start = 1;
   let quoted = false;
   let quoteLine = 0;
+  // Whether the cell is only blanks so far: kept as we go, since testing the cell at every quote
+  // would make a cell of many quotes quadratic.
+  let blank = true;
   for (let i = 0; i < source.length; i++) {
     const c = source[i]!;
     if (quoted) {
       if (c === '"' && source[i + 1] === '"') {
         cell += '"';
+        blank = false;
         i++;
       } else if (c === '"') {
         quoted = false;
       } else {
         if (c === '\n') line++;
         cell += c;
+        blank &&= c.trim() === '';
       }
-    } else if (c === '"' && cell.trim() === '') {
+    } else if (c === '"' && blank) {
       quoted = true;
       quoteLine = line;
       cell = '';
     } else if (c === sep) {
       cells.push(cell);
       cell = '';
+      blank = true;
     } else if (c === '\n' || c === '\r') {
       if (c === '\r' && source[i + 1] === '\n') i++;
       cells.push(cell);
       if (cells.some((x) => x.trim() !== '')) rows.push({ line: start, cells });
       cells = [];
       cell = '';
+      blank = true;
       line++;
       start = line;
     } else {
       cell += c;
+      blank &&= c.trim() === '';
     }
   }
   if (quoted) return { rows, error: { line: quoteLine } };
@@ -66,7 +74,7 @@ const TEXT_COLUMNS: Column[] = ['stem', 'choices', 'feedback', 'hints', 'solutio
  * columns may be given per language (`stem:id`, `stem:en`), lists are separated by `|`, and correct
  * choices are marked with a leading `*`. Text is plain (HTML is escaped) with TeX between `\( \)`.
  */
-export function readCsv(source: string, language: string): ParsedBank {
+export async function readCsv(source: string, language: string): Promise<ParsedBank> {
   const b = new BankBuilder(language);
   const { rows, error } = records(source.replace(/^\uFEFF/, ''));
   if (error) {
@@ -98,6 +106,7 @@ export function readCsv(source: string, language: string): ParsedBank {
   const langs = [...languages].filter((l) => columns.has(`stem:${l}`));
 
   for (const row of rows) {
+    await b.step();
     const cell = (name: Column, lang = '') => (row.cells[columns.get(`${name}:${lang}`) ?? -1] ?? '').trim();
     const list = (s: string) => (s === '' ? [] : s.split('|').map((x) => x.trim()));
     const text = (s: string): string => escapeHtml(s).replace(/\n/g, '<br>');
@@ -118,11 +127,7 @@ export function readCsv(source: string, language: string): ParsedBank {
       continue;
     }
     const skills = skillNames.map((s) => b.skill(s));
-    for (const pre of list(cell('prerequisites'))) {
-      const skill = b.bank.skills.find((s) => s.code === skills[0]);
-      const preCode = b.skill(pre);
-      if (skill && preCode !== skill.code && !skill.prerequisites.includes(preCode)) skill.prerequisites.push(preCode);
-    }
+    for (const pre of list(cell('prerequisites'))) b.prerequisite(skills[0]!, b.skill(pre));
     const hints = perLang('hints');
     const hintCount = Math.max(0, ...Object.values(hints).map((h) => h.length));
     const rowLangs = langs.filter((l) => cell('stem', l));

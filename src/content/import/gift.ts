@@ -68,7 +68,7 @@ function splitAnswers(body: string): Answer[] {
  * answers only) and numerical (`{#3.5:0.1}`, `{#1..2}`, `{#=3:0.1#fb ~…}`) questions, with feedback
  * (`#`) and general feedback (`####`). Matching and essay questions are refused by line.
  */
-export function readGift(source: string, language: string): ParsedBank {
+export async function readGift(source: string, language: string): Promise<ParsedBank> {
   const b = new BankBuilder(language);
   let category: string | undefined;
   const rich = (raw: string, format: string, inline = false): LocalizedText => {
@@ -79,6 +79,7 @@ export function readGift(source: string, language: string): ParsedBank {
     return { [language]: html };
   };
   for (const block of blocks(source.replace(/^\uFEFF/, ''))) {
+    await b.step();
     const text = protect(block.text);
     const cat = /^\s*\$CATEGORY:\s*(.*)$/m.exec(text);
     if (cat && text.trim().startsWith('$CATEGORY')) {

@@ -17,8 +17,11 @@ export function detectFormat(fileName: string, text: string): BankFormat | undef
   return undefined;
 }
 
-/** Reads a bank file of the given format; the items are in `language` (the file does not say). */
-export function readBankFile(format: BankFormat, text: string, language: string): ParsedBank {
+/**
+ * Reads a bank file of the given format; the items are in `language` (the file does not say). A large
+ * file is read in steps, giving the event loop a turn between them.
+ */
+export function readBankFile(format: BankFormat, text: string, language: string): Promise<ParsedBank> {
   const source = text.replace(/^\uFEFF/, '');
   if (format === 'moodle-xml') return readMoodleXml(source, language);
   if (format === 'gift') return readGift(source, language);

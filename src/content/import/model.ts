@@ -1,4 +1,4 @@
-import { itemBodySchema, describeIssues, type ItemBody, type LocalizedText } from '../item';
+import { itemBodySchema, describeIssues, MAX_TEXT_RESPONSE, type ItemBody, type LocalizedText } from '../item';
 import { texErrors } from '../richtext';
 
 /** One line of an import report: what was taken, refused, or worth knowing, and where in the file. */
@@ -56,10 +56,49 @@ export function slug(name: string): string {
  * Collects what an importer reads: skills by name (created on first mention), items checked against
  * the item schema (and their TeX against KaTeX) as they come, and the line-by-line report.
  */
+/**
+ * The longest text (stem, choice, hint, feedback, solution) an item may hold, in characters: every
+ * page that shows an item, and the import that checks its mathematics, does work that grows with it.
+ */
+export const MAX_ITEM_TEXT = 20_000;
+
+/** Unique codes from a base: `base`, `base-2`, `base-3`…, each found in constant time. */
+class Codes {
+  private readonly taken = new Set<string>();
+  private readonly next = new Map<string, number>();
+
+  take(base: string): string {
+    let n = this.next.get(base) ?? 1;
+    let code = n === 1 ? base : `${base}-${n}`;
+    while (this.taken.has(code)) code = `${base}-${++n}`;
+    this.next.set(base, n + 1);
+    this.taken.add(code);
+    return code;
+  }
+}
+
+/** Questions read between two turns of the event loop: a large file is read in steps of bounded work. */
+export const IMPORT_STEP = 200;
+
+/** Lets the process serve other requests before going on. */
+export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** `xs` in consecutive slices of at most `size` (rows per statement, ids per `IN (…)`). */
+export function chunks<T>(xs: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let start = 0; start < xs.length; start += size) out.push(xs.slice(start, start + size));
+  return out;
+}
+
 export class BankBuilder {
   readonly bank: ParsedBank = { skills: [], items: [], assets: [], report: [] };
   private readonly skillByName = new Map<string, ParsedSkill>();
-  private readonly itemCodes = new Set<string>();
+  private readonly skillByCode = new Map<string, ParsedSkill>();
+  private readonly prerequisitePairs = new Set<string>();
+  private readonly assetNames = new Set<string>();
+  private readonly skillCodes = new Codes();
+  private readonly itemCodes = new Codes();
+  private questions = 0;
 
   /** `checkTex: false` for generated text whose TeX its own tests check (the sample bank, at every start). */
   constructor(private readonly language: string, private readonly opts: { checkTex: boolean } = { checkTex: true }) {}
@@ -77,13 +116,26 @@ export class BankBuilder {
     const clean = name.trim().replace(/\s+/g, ' ');
     const existing = this.skillByName.get(clean.toLowerCase());
     if (existing) return existing.code;
-    const base = slug(clean);
-    let code = base;
-    for (let n = 2; this.bank.skills.some((s) => s.code === code); n++) code = `${base}-${n}`;
+    const code = this.skillCodes.take(slug(clean));
     const skill: ParsedSkill = { code, name: { [this.language]: clean }, details: {}, prerequisites: [] };
     this.skillByName.set(clean.toLowerCase(), skill);
+    this.skillByCode.set(code, skill);
     this.bank.skills.push(skill);
     return code;
+  }
+
+  /** Records that skill `code` needs `prerequisite` first (once, and never itself). */
+  prerequisite(code: string, prerequisite: string): void {
+    const skill = this.skillByCode.get(code);
+    const pair = `${code}\u0000${prerequisite}`;
+    if (!skill || prerequisite === code || this.prerequisitePairs.has(pair)) return;
+    this.prerequisitePairs.add(pair);
+    skill.prerequisites.push(prerequisite);
+  }
+
+  /** Called by a reader before each question: every {@link IMPORT_STEP} questions, the event loop gets a turn. */
+  async step(): Promise<void> {
+    if (++this.questions % IMPORT_STEP === 0) await nextTurn();
   }
 
   /** Validates an item and adds it, or reports why not. Returns whether it was taken. */
@@ -93,22 +145,31 @@ export class BankBuilder {
       this.refuse(line, 'invalid_item', { name, problem: describeIssues(parsed.error) });
       return false;
     }
-    const tex = this.opts.checkTex ? allText(parsed.data).flatMap(texErrors) : [];
+    const texts = allText(parsed.data);
+    if (texts.some((t) => t.length > MAX_ITEM_TEXT)) {
+      this.refuse(line, 'text_too_long', { name, max: MAX_ITEM_TEXT });
+      return false;
+    }
+    // A student's typed answer is at most MAX_TEXT_RESPONSE characters: a longer accepted answer could never match.
+    if ('answers' in parsed.data && parsed.data.answers.some((a) => 'text' in a && a.text.replace(/\*/g, '').length > MAX_TEXT_RESPONSE)) {
+      this.refuse(line, 'answer_too_long', { name, max: MAX_TEXT_RESPONSE });
+      return false;
+    }
+    const tex = this.opts.checkTex ? texts.flatMap(texErrors) : [];
     if (tex.length) {
       this.refuse(line, 'bad_tex', { name, problem: tex.join('; ') });
       return false;
     }
-    const base = slug(name).slice(0, 40) || 'item';
-    let code = base;
-    for (let n = 2; this.itemCodes.has(code); n++) code = `${base}-${n}`;
-    this.itemCodes.add(code);
+    const code = this.itemCodes.take(slug(name).slice(0, 40) || 'item');
     this.bank.items.push({ code, line, body: parsed.data, skills: [...new Set(skills)] });
     this.report(line, 'took', 'took_item', { name, kind: parsed.data.kind });
     return true;
   }
 
   asset(asset: ParsedAsset): void {
-    if (!this.bank.assets.some((a) => a.name === asset.name)) this.bank.assets.push(asset);
+    if (this.assetNames.has(asset.name)) return;
+    this.assetNames.add(asset.name);
+    this.bank.assets.push(asset);
   }
 }
 

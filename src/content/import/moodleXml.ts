@@ -1,7 +1,7 @@
 import { SaxesParser } from 'saxes';
 import type { LocalizedText } from '../item';
 import { escapeHtml, inlineHtml, sanitizeHtml } from '../richtext';
-import { BankBuilder, imageType, type ParsedBank } from './model';
+import { BankBuilder, imageType, nextTurn, type ParsedBank } from './model';
 
 /** An XML element with the line it starts on. */
 interface El {
@@ -14,8 +14,11 @@ interface El {
 
 const MAX_IMAGE_BYTES = 2 * 1024 * 1024;
 
+/** Characters handed to the XML parser at a time, the event loop getting a turn between them. */
+const XML_CHUNK = 256 * 1024;
+
 /** Parses the whole document into elements, or says at which line it is not well-formed XML. */
-function parseXml(xml: string): { root: El } | { error: string; line: number } {
+async function parseXml(xml: string): Promise<{ root: El } | { error: string; line: number }> {
   const parser = new SaxesParser({ xmlns: false, position: true });
   const stack: El[] = [{ name: '#document', attrs: {}, children: [], text: '', line: 1 }];
   let failure: { error: string; line: number } | undefined;
@@ -33,7 +36,15 @@ function parseXml(xml: string): { root: El } | { error: string; line: number } {
     failure ??= { error: e.message.replace(/^[^:]*:\d+:\d+: /, ''), line: parser.line };
   });
   try {
-    parser.write(xml).close();
+    for (let at = 0; at < xml.length && !failure;) {
+      let end = Math.min(xml.length, at + XML_CHUNK);
+      // Never split a surrogate pair between two chunks.
+      if (end < xml.length && /[\uD800-\uDBFF]/.test(xml[end - 1]!)) end++;
+      parser.write(xml.slice(at, end));
+      at = end;
+      if (at < xml.length) await nextTurn();
+    }
+    parser.close();
   } catch (e) {
     failure ??= { error: (e as Error).message.replace(/^[^:]*:\d+:\d+: /, ''), line: parser.line };
   }
@@ -50,9 +61,9 @@ const textOf = (el: El | undefined) => child(el, 'text')?.text.trim() ?? '';
  * numerical (tolerance, units) and shortanswer questions with their feedback and hints. Embedded
  * images (`@@PLUGINFILE@@/name`) are kept with the bank. Other question types are refused by line.
  */
-export function readMoodleXml(xml: string, language: string): ParsedBank {
+export async function readMoodleXml(xml: string, language: string): Promise<ParsedBank> {
   const b = new BankBuilder(language);
-  const doc = parseXml(xml);
+  const doc = await parseXml(xml);
   if ('error' in doc) {
     b.refuse(doc.line, 'xml_malformed', { problem: doc.error });
     return b.bank;
@@ -64,6 +75,7 @@ export function readMoodleXml(xml: string, language: string): ParsedBank {
   }
   let category: string | undefined;
   for (const q of children(quiz, 'question')) {
+    await b.step();
     const type = q.attrs.type ?? '';
     if (type === 'category') {
       const path = textOf(child(q, 'category')).replace(/^\$(course|system|module|cat\d*)\$\/?/, '').split('/').map((s) => s.trim()).filter((s) => s && s !== 'top');
