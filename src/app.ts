@@ -144,7 +144,7 @@ export async function createJejak(config: Config, log: Logger = createLogger(con
       privacyPublicRoutes({ db, render, config }),
       adminRoutes({ db, render, platforms, training, config, secret }),
       // Pages behind a launch: each part of Jejak adds its router here.
-      sessionArea(db, config.publicUrl, secret, [privacySessionRoutes({ db, render, config }), teacherRoutes({ db, tracer, roster, render, events }), contentRoutes({ db, render }), practice.router, homeRoutes(render, practice.homes)]),
+      sessionArea(db, config.publicUrl, secret, [privacySessionRoutes({ db, render, config }), teacherRoutes({ db, tracer, roster, render, events }), contentRoutes({ db, render }), practice.router, homeRoutes({ db, render }, practice.homes)]),
     ],
   });
 

@@ -8,6 +8,7 @@ export const CLAIM = {
   targetLinkUri: 'https://purl.imsglobal.org/spec/lti/claim/target_link_uri',
   resourceLink: 'https://purl.imsglobal.org/spec/lti/claim/resource_link',
   roles: 'https://purl.imsglobal.org/spec/lti/claim/roles',
+  roleScopeMentor: 'https://purl.imsglobal.org/spec/lti/claim/role_scope_mentor',
   context: 'https://purl.imsglobal.org/spec/lti/claim/context',
   toolPlatform: 'https://purl.imsglobal.org/spec/lti/claim/tool_platform',
   launchPresentation: 'https://purl.imsglobal.org/spec/lti/claim/launch_presentation',
@@ -47,6 +48,8 @@ export const LtiClaims = z.object({
   [CLAIM.deploymentId]: z.string().min(1),
   [CLAIM.targetLinkUri]: z.string().url(),
   [CLAIM.roles]: z.array(z.string()),
+  // The learners a mentor (parent, observer) follows: their user ids, as `sub` gives them (LTI 1.3 Core, role-scope mentor claim).
+  [CLAIM.roleScopeMentor]: z.array(z.string()).optional(),
   [CLAIM.context]: Context.optional(),
   [CLAIM.resourceLink]: ResourceLink.optional(),
   [CLAIM.launchPresentation]: z.object({ locale: z.string().optional(), document_target: z.string().optional(), return_url: z.string().optional() }).loose().optional(),

@@ -117,6 +117,8 @@ export class Launches {
       [CLAIM.launchPresentation]: c[CLAIM.launchPresentation],
       // Only who the review is for: the platform may add the student's name and email, which are not kept.
       [CLAIM.forUser]: forUser && { user_id: forUser.user_id, roles: forUser.roles },
+      // Whom a mentor may follow (src/web/session.ts).
+      [CLAIM.roleScopeMentor]: c[CLAIM.roleScopeMentor],
       [CLAIM.deploymentId]: c[CLAIM.deploymentId],
       iss: launch.issuer,
       aud: launch.clientId,

@@ -145,10 +145,13 @@ export async function studentData(db: Db, s: LearnerScope & { userSub: string },
   const groups = await courseRows(db, 'student_group', s).select(['context_id', 'group_name']).execute();
   const overrides = await overrideRows(db, s).select(['activity_id', 'unlocked_skills', 'skipped_skills', 'fixed_order', 'updated_by', 'updated_at']).execute();
   const notices = noticeApplies(s) ? await noticeRows(db, s).select(['shown_at']).execute() : [];
-  const audits = await db.selectFrom('audit_event').select(['created_at', 'context_id', 'actor', 'action', 'subject'])
-    .where('tenant_id', '=', s.tenantId)
-    .where((eb) => eb.or([eb('actor', '=', `lti:${s.userSub}`), eb('subject', '=', `user:${s.userSub}`)]))
-    .orderBy('created_at').orderBy('id').execute();
+  let auditRows = db.selectFrom('audit_event').select(['created_at', 'context_id', 'actor', 'action', 'subject']).where('tenant_id', '=', s.tenantId);
+  // One course's export (a teacher's) holds what the student did in that course, not what they did
+  // elsewhere nor what teachers did; the whole tenant's (the student's own) also says who read or changed their data.
+  auditRows = s.contextId != null
+    ? auditRows.where('context_id', '=', s.contextId).where('actor', '=', `lti:${s.userSub}`)
+    : auditRows.where((eb) => eb.or([eb('actor', '=', `lti:${s.userSub}`), eb('subject', '=', `user:${s.userSub}`)]));
+  const audits = await auditRows.orderBy('created_at').orderBy('id').execute();
   return {
     tenantId: s.tenantId, userSub: s.userSub, contextId: s.contextId ?? null, exportedAt: new Date(now).toISOString(),
     tables: {

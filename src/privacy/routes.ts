@@ -4,7 +4,7 @@ import type { Db } from '../db/schema';
 import { insertIfAbsent } from '../db/writes';
 import { pickLocale, translate } from '../web/i18n';
 import type { Renderer } from '../web/render';
-import { teachersOnly } from '../web/session';
+import { NotInCourse } from '../teacher/overrides';
 import { exportStudentData } from './commands/exportStudentData';
 import { studentDataCsv, type StudentData } from './data';
 
@@ -81,12 +81,12 @@ export function privacySessionRoutes(d: PrivacyRouteDeps): Router {
     sendExport(res, data, format);
   }));
 
-  r.get('/privacy/students/:sub/export.:format(json|csv)', teachersOnly, wrap(async (req, res) => {
+  r.get('/privacy/students/:sub/export.:format(json|csv)', (req, res, next) => {
     const launch = res.locals.launch!;
     const format = req.params.format as 'json' | 'csv';
-    // A teacher sees only what the student did in this course.
-    const data = await exportStudentData({ db, tenantId: launch.tenantId, contextId: launch.contextId, userSub: req.params.sub, actor: `lti:${launch.userSub}`, format });
-    sendExport(res, data, format);
-  }));
+    // A teacher sees only what a student of this course did in this course; anyone else is not found.
+    exportStudentData({ db, tenantId: launch.tenantId, contextId: launch.contextId, membersOnly: true, userSub: req.params.sub!, actor: `lti:${launch.userSub}`, format })
+      .then((data) => sendExport(res, data, format), (e) => next(e instanceof NotInCourse ? undefined : e));
+  });
   return r;
 }

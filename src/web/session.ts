@@ -15,7 +15,10 @@ export interface LaunchContext {
   resourceLinkId: string | null;
   userSub: string;
   roles: string[];
-  audience: Audience | undefined;
+  /** What the roles allow in this course (src/lti/roles.ts); {@link roleGuard} decides each path from it. */
+  audience: Audience;
+  /** The learners a mentor may follow (`role_scope_mentor`); empty for every other audience. */
+  mentees: string[];
   messageType: string;
   locale: Locale;
   claims: Record<string, any>;
@@ -33,6 +36,38 @@ export class SessionExpired extends Error {}
 /** Thrown when the launch's role does not allow the page (a learner asking for a teacher page). */
 export class Forbidden extends Error {}
 
+const EVERYONE: readonly Audience[] = ['teacher', 'student', 'mentor', 'none'];
+
+/**
+ * Who may use which pages behind a launch: the one place roles are decided, for every route under
+ * /s/:sid, GETs and POSTs alike. The first rule whose path matches decides; a path no rule names is
+ * refused, so a new route is closed until it is added here. Matched without case and with an optional
+ * trailing slash, as express routes them.
+ */
+const ACCESS: readonly { path: RegExp; who: readonly Audience[] }[] = [
+  // Each audience's own home (src/web/home.ts), the privacy page and one's own data.
+  { path: /^\/?$/, who: EVERYONE },
+  { path: /^\/privacy\/?$/i, who: EVERYONE },
+  { path: /^\/privacy\/export\.\w+\/?$/i, who: EVERYONE },
+  // Placing or setting up an activity; practice itself (a teacher's is a preview, never graded).
+  { path: /^\/practice\/(place|setup)(\/|$)/i, who: ['teacher'] },
+  { path: /^\/practice(\/|$)/i, who: ['teacher', 'student'] },
+  // Images of the items a student practises on or a teacher previews.
+  { path: /^\/content\/assets\//i, who: ['teacher', 'student'] },
+  // Class-wide data, other students' data and exports, teacher actions, item banks.
+  { path: /^\/teacher(\/|$)/i, who: ['teacher'] },
+  { path: /^\/content\/banks(\/|$)/i, who: ['teacher'] },
+  { path: /^\/privacy\/students\//i, who: ['teacher'] },
+];
+
+/** Refuses a request whose launch's audience the {@link ACCESS} rule of its path does not name. */
+export function roleGuard(req: Request, res: Response, next: NextFunction): void {
+  const launch = res.locals.launch!;
+  const rule = ACCESS.find((r) => r.path.test(req.path));
+  if (rule?.who.includes(launch.audience)) return next();
+  next(new Forbidden(rule ? `audience ${launch.audience} (roles ${launch.roles.join(',') || 'none'}) asked for ${req.method} ${rule.path}` : `no access rule names this path (${req.method})`));
+}
+
 /**
  * Everything behind a launch lives under /s/:sid/. The session is loaded and checked here, once, for
  * every route given; routes then trust res.locals.launch (tenant, context, role).
@@ -41,15 +76,10 @@ export function sessionArea(db: Db, publicUrl: string, secret: string, routers: 
   const area = Router({ mergeParams: true });
   area.use(sameOriginWrites(publicUrl));
   area.use(requireSession(db));
+  area.use(roleGuard);
   area.use(csrfTokens(secret));
   for (const r of routers) area.use(r);
   return Router().use('/s/:sid', area);
-}
-
-/** Allows only instructors and administrators of the launch's context. */
-export function teachersOnly(_req: Request, res: Response, next: NextFunction): void {
-  if (res.locals.launch?.audience === 'teacher') return next();
-  next(new Forbidden(`role ${res.locals.launch?.roles.join(',') ?? 'none'} asked for a teacher page`));
 }
 
 /**
@@ -69,9 +99,12 @@ export function requireSession(db: Db) {
       }
       const roles = JSON.parse(row.roles) as string[];
       const claims = JSON.parse(row.claims) as Record<string, any>;
+      const audience = audienceOf(roles);
+      // Kept from the verified launch (src/lti/launch.ts); sessions older than that kept none: nobody to follow.
+      const mentees = audience === 'mentor' ? ((claims[CLAIM.roleScopeMentor] as string[] | undefined) ?? []) : [];
       res.locals.launch = {
         sessionId: row.id, tenantId: row.tenant_id, contextId: row.context_id, resourceLinkId: row.resource_link_id,
-        userSub: row.user_sub, roles, audience: audienceOf(roles), messageType: row.message_type,
+        userSub: row.user_sub, roles, audience, mentees, messageType: row.message_type,
         locale: pickLocale(typeof req.query.lang === 'string' ? req.query.lang : row.locale), claims,
       };
       next();

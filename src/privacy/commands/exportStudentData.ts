@@ -1,6 +1,7 @@
 import type { Db } from '../../db/schema';
 import { audit } from '../../db/audit';
-import { studentData, type StudentData } from '../data';
+import { NotInCourse } from '../../teacher/overrides';
+import { learnerDataCounts, studentData, type StudentData } from '../data';
 
 export interface ExportStudentDataProps {
   db: Db;
@@ -10,6 +11,11 @@ export interface ExportStudentDataProps {
   userSub: string;
   /** Only this course (a teacher's export); null or absent = every course of the tenant. */
   contextId?: string | null;
+  /**
+   * Refuse (NotInCourse) a user who has no part in the course — not on its roster, never launched
+   * there, no data there: a teacher exports only their own course's students, whatever id the URL names.
+   */
+  membersOnly?: boolean;
   /** Who asked, for the audit log: 'lti:<sub>' (the student or a teacher), 'admin', 'cli'. */
   actor: string;
   /** The format handed out, for the audit log. */
@@ -21,6 +27,11 @@ export async function exportStudentData(props: ExportStudentDataProps): Promise<
   const { tenantId, userSub } = props;
   const contextId = props.contextId ?? null;
   return props.db.transaction().execute(async (tx) => {
+    if (props.membersOnly) {
+      if (contextId === null) throw new NotInCourse('a members-only export needs a course');
+      const counts = await learnerDataCounts(tx, { tenantId, contextId, userSub });
+      if (!Object.values(counts).some((n) => n > 0)) throw new NotInCourse(`user ${userSub} has no part in course ${contextId} of tenant ${tenantId}`);
+    }
     const now = Date.now();
     const data = await studentData(tx, { tenantId, userSub, contextId }, now);
     const rows = Object.fromEntries(Object.entries(data.tables).map(([t, r]) => [t, r.length]));

@@ -9,17 +9,21 @@ export interface ResetProgressProps extends StudentCommandProps {
 }
 
 /**
- * Starts a student over in one activity: their attempts in it are deleted, their knowledge states for
- * the activity's bank in this course forgotten, and the gradebook told the activity is started
- * again (a Pending score, so the LMS clears the grade). Returns how many attempts went.
+ * Starts a student over in one activity: their attempts in it, the items they were shown and their
+ * progress row (answered, finished) are deleted, their knowledge states for the activity's bank in
+ * this course forgotten, and the gradebook told the activity is started again (a Pending score, so
+ * the LMS clears the grade). Returns how many attempts went.
  */
 export async function resetProgress(props: ResetProgressProps): Promise<number> {
   return props.db.transaction().execute(async (tx) => {
     const activity = await courseActivity(tx, props.tenantId, props.contextId, props.activityId);
-    const gone = await tx.deleteFrom('attempt')
+    const mine = (table: 'attempt' | 'practice_presentation' | 'practice_progress') => tx.deleteFrom(table)
       .where('tenant_id', '=', props.tenantId).where('context_id', '=', props.contextId)
-      .where('activity_id', '=', activity.id).where('user_sub', '=', props.userSub)
-      .executeTakeFirst();
+      .where('activity_id', '=', activity.id).where('user_sub', '=', props.userSub);
+    // Items shown point at attempts; the progress row is what makes the activity open on "You finished".
+    await mine('practice_presentation').execute();
+    const gone = await mine('attempt').executeTakeFirst();
+    await mine('practice_progress').execute();
     await props.tracer.forget(tx, { tenantId: props.tenantId, contextId: props.contextId, userSub: props.userSub, bankId: activity.bankId });
     const now = Date.now();
     const graded = await tx.selectFrom('score_outbox').select('score_maximum')
