@@ -205,6 +205,26 @@ describe('rich text: sanitising and math', () => {
     });
   }
 
+  // Relative URLs would resolve under the viewer's session (/s/SID/…): their browser would send that session's requests.
+  const relative = [
+    '<img src="../../../teacher/activities/1/students/s1" alt="x">',
+    '<img src="asset:../../../teacher/activities/1/students/s1" alt="x">',
+    '<img src="asset:%2e%2e" alt="x">',
+    '<img src="asset:.%2E/x" alt="x">',
+    '<img src="asset:a%2Fb.png" alt="x">',
+    '<a href="../../teacher/activities/1/students/s1/reset">x</a>',
+    '<a href="/s/other/teacher">x</a>',
+    '<a href="asset:kue.png">x</a>',
+  ];
+  for (const payload of relative) {
+    it(`drops ${payload} at import and at render`, () => {
+      const out = sanitizeHtml(payload);
+      expect(out).to.not.match(/\s(src|href)=/);
+      // A bank stored before the sanitiser refused them is cleaned when shown.
+      expect(renderRichText(payload, '/s/S/content/assets/3')).to.not.match(/\s(src|href)=/);
+    });
+  }
+
   it('keeps ordinary markup, links (with rel) and the bank\'s own images', () => {
     expect(sanitizeHtml('<p><strong>Tebal</strong> <a href="https://kemdikbud.go.id">x</a> <img src="asset:kue.png" alt="kue"></p>'))
       .to.equal('<p><strong>Tebal</strong> <a href="https://kemdikbud.go.id" rel="noopener noreferrer">x</a> <img src="asset:kue.png" alt="kue" /></p>');
