@@ -82,7 +82,7 @@ function cpuSeconds(pid: number): number {
  * NAT: the per-address limits on login and launch (600 a minute by default, for one school) are raised
  * so that they do not refuse the benchmark's own class start. The per-platform limits stay as they are.
  */
-const BENCH_RATE_LIMITS = { windowSeconds: 60, login: { perIp: 100_000, perIssuer: 6000 }, launch: { perIp: 100_000, perIssuer: 6000 }, registration: { perIp: 30 } };
+const BENCH_RATE_LIMITS = { windowSeconds: 60, login: { perIp: 100_000, pendingPerIp: 100_000 }, launch: { perIp: 100_000, perIssuer: 6000 }, registration: { perIp: 30 } };
 
 /** The tool under load: one process, or several on one PostgreSQL behind a round-robin proxy, on these ports. */
 async function startTools(databaseUrl: string, ports: number[], proxy: RoundRobin | undefined): Promise<JejakProcess[]> {

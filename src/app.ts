@@ -18,7 +18,7 @@ import { createRenderer } from './web/render';
 import { createWebApp } from './web/app';
 import { homeRoutes } from './web/home';
 import { sessionArea } from './web/session';
-import { RateCounter, rateLimits } from './web/rate-limit';
+import { platformBudget, RateCounter, rateLimits } from './web/rate-limit';
 import { PlatformOrigins } from './web/security';
 import { createTracer, type KnowledgeTracer } from './kt/tracer';
 import { BankContents } from './content/bank-content';
@@ -139,7 +139,7 @@ export async function createJejak(config: Config, log: Logger = createLogger(con
     },
     routers: [
       rateLimits(rateCounter, config.rateLimits, render),
-      ltiRoutes({ config, log, render, platforms, logins, launches, registration, registrationKey: key }),
+      ltiRoutes({ config, log, render, platforms, logins, launches, registration, registrationKey: key, launchBudget: platformBudget(rateCounter, config.rateLimits) }),
       katexStatic(),
       privacyPublicRoutes({ db, render, config }),
       adminRoutes({ db, render, platforms, training, config, secret }),

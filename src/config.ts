@@ -6,7 +6,7 @@ import { z } from 'zod';
 export const ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
 
 const LogLevel = z.enum(['debug', 'info', 'warn', 'error']);
-const RateLimit = z.object({ perIp: z.coerce.number().int().min(1), perIssuer: z.coerce.number().int().min(1) });
+const Count = z.coerce.number().int().min(1);
 
 /** Everything the process is told at start. Validated once; inside the app the types are exact. */
 export const ConfigSchema = z.object({
@@ -34,6 +34,8 @@ export const ConfigSchema = z.object({
   retentionDays: z.coerce.number().int().min(0).max(36500).default(0),
   /** Password of the /admin pages for school IT; unset disables them. */
   adminPassword: z.string().min(12, 'must be at least 12 characters').optional(),
+  /** Bearer token a scraper must send to /metrics; unset, /metrics answers only direct loopback requests. */
+  metricsToken: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Grade delivery to the LMS (AGS): how often the sender looks for work and how it backs off. */
   grades: z.object({
     pollMs: z.number().int().min(5).default(1000),
@@ -69,16 +71,18 @@ export const ConfigSchema = z.object({
     overlapHours: z.coerce.number().min(0.001).max(24 * 90).default(48),
   }).default({ rotationDays: 90, overlapHours: 48 }),
   /**
-   * Requests per client IP and per platform issuer in each window, counted in the database so that every
-   * process shares them. Generous: a whole class behind one school NAT address launches at once.
+   * Requests per client IP in each window, and verified launches per platform, counted in the database so
+   * that every process shares them. Generous: a whole class behind one school NAT address launches at once.
+   * A platform's budget (launch.perIssuer) is spent only by launches whose token verified; login.pendingPerIp
+   * caps the unfinished logins one address may keep stored.
    */
   rateLimits: z.object({
     windowSeconds: z.coerce.number().int().min(1).max(3600).default(60),
-    login: RateLimit.default({ perIp: 600, perIssuer: 6000 }),
-    launch: RateLimit.default({ perIp: 600, perIssuer: 6000 }),
-    registration: z.object({ perIp: z.coerce.number().int().min(1) }).default({ perIp: 30 }),
+    login: z.object({ perIp: Count, pendingPerIp: Count.default(600) }).default({ perIp: 600, pendingPerIp: 600 }),
+    launch: z.object({ perIp: Count, perIssuer: Count }).default({ perIp: 600, perIssuer: 6000 }),
+    registration: z.object({ perIp: Count }).default({ perIp: 30 }),
   }).default({
-    windowSeconds: 60, login: { perIp: 600, perIssuer: 6000 }, launch: { perIp: 600, perIssuer: 6000 }, registration: { perIp: 30 },
+    windowSeconds: 60, login: { perIp: 600, pendingPerIp: 600 }, launch: { perIp: 600, perIssuer: 6000 }, registration: { perIp: 30 },
   }),
 });
 export type Config = z.infer<typeof ConfigSchema>;
@@ -99,6 +103,7 @@ const ENV: Record<string, (c: Record<string, any>, v: string) => void> = {
   TOOL_NAME: (c, v) => (c.toolName = v),
   RETENTION_DAYS: (c, v) => (c.retentionDays = v),
   ADMIN_PASSWORD: (c, v) => (c.adminPassword = v),
+  METRICS_TOKEN: (c, v) => (c.metricsToken = v),
   WEB_CONCURRENCY: (c, v) => (c.webConcurrency = v),
   JEJAK_BACKGROUND_WORK: (c, v) => (c.backgroundWork = v === 'on' ? true : v === 'off' ? false : v),
   JOBS_TRAINING_LEASE_SECONDS: (c, v) => (c.jobs = { ...c.jobs, trainingLeaseSeconds: v }),
@@ -111,7 +116,7 @@ const ENV_OF: Record<string, string> = {
   port: 'PORT', host: 'HOST', publicUrl: 'PUBLIC_URL', databaseUrl: 'DATABASE_URL', secret: 'JEJAK_SECRET',
   secretFile: 'JEJAK_SECRET_FILE', registrationKey: 'REGISTRATION_KEY', trustProxy: 'TRUST_PROXY', logLevel: 'LOG_LEVEL',
   'launch.clockSkewSeconds': 'LAUNCH_CLOCK_SKEW_SECONDS', 'launch.maxTokenAgeSeconds': 'LAUNCH_MAX_TOKEN_AGE_SECONDS',
-  toolName: 'TOOL_NAME', retentionDays: 'RETENTION_DAYS', adminPassword: 'ADMIN_PASSWORD', webConcurrency: 'WEB_CONCURRENCY', backgroundWork: 'JEJAK_BACKGROUND_WORK',
+  toolName: 'TOOL_NAME', retentionDays: 'RETENTION_DAYS', adminPassword: 'ADMIN_PASSWORD', metricsToken: 'METRICS_TOKEN', webConcurrency: 'WEB_CONCURRENCY', backgroundWork: 'JEJAK_BACKGROUND_WORK',
   'jobs.trainingLeaseSeconds': 'JOBS_TRAINING_LEASE_SECONDS', 'jobs.maintenanceSeconds': 'JOBS_MAINTENANCE_SECONDS',
   'keys.rotationDays': 'KEY_ROTATION_DAYS', 'keys.overlapHours': 'KEY_OVERLAP_HOURS',
 };
@@ -152,8 +157,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   return parsed.data;
 }
 
+/** Settings whose value is never printed: an error message may reach a shared terminal, a log or a ticket. */
+const SECRET_SETTINGS = new Set(['adminPassword', 'secret', 'registrationKey', 'metricsToken']);
+
 function describe(issue: z.core.$ZodIssue, raw: Record<string, any>, key: string): string {
   const value = key.split('.').reduce<any>((o, k) => (o == null ? o : o[k]), raw);
-  const shown = value === undefined ? 'is missing' : `is ${JSON.stringify(value)}`;
+  const shown = value === undefined ? 'is missing' : SECRET_SETTINGS.has(key) ? 'is set (value not shown)' : `is ${JSON.stringify(value)}`;
   return `${shown}: ${issue.message}`;
 }
+

@@ -42,6 +42,33 @@ describe('configuration', () => {
     });
   }
 
+  for (const [name, value] of [
+    ['ADMIN_PASSWORD', 'hunter2-pw!'],
+    ['JEJAK_SECRET', 'a-secret-too-short-to-use'],
+    ['REGISTRATION_KEY', 'key-tooshort'],
+    ['METRICS_TOKEN', 'scrape-me'],
+  ] as const) {
+    it(`names a bad ${name} without printing its value`, () => {
+      let message = '';
+      try {
+        loadConfig({ [name]: value });
+      } catch (e) {
+        expect(e).to.be.instanceOf(ConfigError);
+        message = (e as Error).message;
+      }
+      expect(message).to.match(new RegExp(`\\(${name}\\) is set \\(value not shown\\): must be at least`));
+      expect(message).not.to.contain(value);
+    });
+  }
+
+  it('`npm start` with a short ADMIN_PASSWORD says so without printing the password', function () {
+    this.timeout(30_000);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { ...process.env, ADMIN_PASSWORD: 'short-pw' }, encoding: 'utf8' });
+    expect(r.status).to.equal(1);
+    expect(r.stderr.trim()).to.equal('Configuration error: adminPassword (ADMIN_PASSWORD) is set (value not shown): must be at least 12 characters');
+    expect(r.stdout + r.stderr).not.to.contain('short-pw');
+  });
+
   it('stops `npm start` on a bad setting with one clear line and no stack trace', function () {
     this.timeout(30_000);
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { ...process.env, PORT: 'seventy' }, encoding: 'utf8' });

@@ -9,6 +9,7 @@ import { contentAssets } from './migrations/0006_content_assets';
 import { privacy } from './migrations/0007_privacy';
 import { security } from './migrations/0008_security';
 import { answerPathIndexes } from './migrations/0009_answer_path_indexes';
+import { signInLimits } from './migrations/0010_sign_in_limits';
 
 /** Every migration, in order. Names sort in the order they must run. */
 function allMigrations(conn: Connection): Record<string, Migration> {
@@ -22,6 +23,7 @@ function allMigrations(conn: Connection): Record<string, Migration> {
     '0007_privacy': privacy(conn.dialect),
     '0008_security': security(conn.dialect),
     '0009_answer_path_indexes': answerPathIndexes(),
+    '0010_sign_in_limits': signInLimits(conn.dialect),
   };
 }
 

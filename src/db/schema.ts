@@ -35,6 +35,8 @@ export interface Database {
   attempt_aggregate: AttemptAggregateTable;
   rate_limit_counter: RateLimitCounterTable;
   retired_key: RetiredKeyTable;
+  admin_session: AdminSessionTable;
+  admin_sign_in_limit: AdminSignInLimitTable;
   // ltijs's own collections, behind its database-plugin interface (src/lti/ltijs-store.ts).
   ltijs_platform: LtijsRecordTable;
   ltijs_platform_status: LtijsRecordTable;
@@ -99,6 +101,10 @@ export interface OidcLoginTable {
   binding_kind: string;
   /** JSON: the login initiation's parameters, to restart it in a new window when cookies are blocked. */
   login_params: string;
+  /** The address the login came from (as express sees it): pending logins are capped per address. */
+  client_address: string | null;
+  /** When /lti/login/continue first ran for it (null before): a login is continued, and bound, once. */
+  continued_at: number | null;
   created_at: number;
   expires_at: number;
 }
@@ -445,6 +451,24 @@ export interface RateLimitCounterTable {
 }
 
 /** A signing key replaced by rotation: its public key stays in the JWKS until remove_after, then both halves go. */
+/** A signed-in /admin browser: the cookie holds the token, the database only its hash. */
+export interface AdminSessionTable {
+  token_hash: string;
+  /** HMAC of the password it signed in with: a changed ADMIN_PASSWORD ends the session. */
+  password_tag: string;
+  created_at: number;
+  expires_at: number;
+}
+
+/** Admin sign-in attempts counted in one bucket ('all', 'ip:<address>' or 'device:<id>'), and when the next is allowed. */
+export interface AdminSignInLimitTable {
+  bucket: string;
+  /** Attempts since the bucket last succeeded or went quiet. */
+  attempts: number;
+  last_attempt_at: number;
+  next_allowed_at: number;
+}
+
 export interface RetiredKeyTable {
   kid: string;
   issuer: string;

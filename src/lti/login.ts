@@ -5,15 +5,23 @@ import { randomToken, sha256 } from '../crypto';
 import type { Platforms, RegisteredPlatform } from './platforms';
 import { Refusal } from './refusal';
 
-/** Third-party initiated login (LTI 1.3 / OIDC), GET query or POST form. */
+/** LTI ids (client, deployment) are at most 255 characters (LTI 1.3 Core). */
+const Id = z.string().min(1).max(255);
+
+/**
+ * Third-party initiated login (LTI 1.3 / OIDC), GET query or POST form. Stored until the launch by a
+ * request nobody has verified yet, so every value is capped: hints are opaque to us (Moodle's are short
+ * JSON; other platforms send JWTs of a kilobyte or two), the rest are ids and URLs.
+ */
 export const LoginParams = z.object({
-  iss: z.string().url(),
-  login_hint: z.string().min(1),
-  target_link_uri: z.string().url(),
-  lti_message_hint: z.string().optional(),
-  client_id: z.string().min(1).optional(),
-  lti_deployment_id: z.string().min(1).optional(),
-  lti_storage_target: z.string().min(1).optional(),
+  iss: z.string().max(255).url(),
+  login_hint: z.string().min(1).max(2048),
+  target_link_uri: z.string().max(2048).url(),
+  lti_message_hint: z.string().max(4096).optional(),
+  client_id: Id.optional(),
+  lti_deployment_id: Id.optional(),
+  /** The name of the platform's storage frame ('_parent', 'post_message_forwarding'). */
+  lti_storage_target: z.string().min(1).max(255).optional(),
   /** Ours: set when the user chose to continue in a new window because the iframe had no cookies. */
   jejak_window: z.literal('new').optional(),
 });
@@ -43,11 +51,15 @@ export const launchPath = '/lti/launch';
 export class Logins {
   constructor(private readonly db: Db, private readonly platforms: Platforms, private readonly config: Config) {}
 
-  /** Checks a login initiation and records its state and nonce; refuses what cannot lead to a launch. */
-  async start(raw: unknown): Promise<StartedLogin> {
+  /**
+   * Checks a login initiation and records its state and nonce; refuses what cannot lead to a launch, and
+   * a login from an address that already has `maxPending` unfinished ones (each is stored until it expires).
+   */
+  async start(raw: unknown, clientAddress: string, maxPending: number): Promise<StartedLogin> {
     const parsed = LoginParams.safeParse(raw);
     if (!parsed.success) {
-      throw new Refusal('missing_params', `login initiation: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+      const oversize = parsed.error.issues.some((i) => i.code === 'too_big');
+      throw new Refusal(oversize ? 'oversize_params' : 'missing_params', `login initiation: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
     }
     const params = parsed.data;
     const platform = await this.platformFor(params);
@@ -55,9 +67,14 @@ export class Logins {
       throw new Refusal('unknown_deployment', `deployment ${params.lti_deployment_id} of ${platform.issuer} (${platform.clientId}) is not registered`);
     }
     if (!this.isOurs(params.target_link_uri)) throw new Refusal('bad_target', `target_link_uri ${params.target_link_uri} is not under ${this.config.publicUrl}`);
+    const now = Date.now();
+    const pending = await this.db.selectFrom('oidc_login').select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('client_address', '=', clientAddress).where('expires_at', '>', now).executeTakeFirstOrThrow();
+    if (Number(pending.n) >= maxPending) {
+      throw new Refusal('too_many_logins', `${clientAddress} has ${pending.n} unfinished logins`, 429);
+    }
     const state = randomToken(24);
     const binding = randomToken(24);
-    const now = Date.now();
     await this.db.insertInto('oidc_login').values({
       state,
       nonce: randomToken(24),
@@ -68,6 +85,8 @@ export class Logins {
       browser_binding: sha256(binding),
       binding_kind: 'cookie',
       login_params: JSON.stringify(params),
+      client_address: clientAddress,
+      continued_at: null,
       created_at: now,
       expires_at: now + this.config.launch.loginTtlSeconds * 1000,
     }).execute();
@@ -84,10 +103,19 @@ export class Logins {
     };
   }
 
-  /** Switches a login to platform storage; returns the new binding value to keep there. */
-  async bindToPlatformStorage(state: string): Promise<string> {
-    const binding = randomToken(24);
-    await this.db.updateTable('oidc_login').set({ browser_binding: sha256(binding), binding_kind: 'platform' }).where('state', '=', state).execute();
+  /**
+   * Marks the login continued, once: whoever learns a state later cannot continue it again, so cannot
+   * swap its browser binding for one of their own. With `toPlatformStorage` the login switches to a new
+   * binding value (returned) that the browser keeps in the platform's storage; the cookie binding is kept otherwise.
+   */
+  async continueOnce(state: string, toPlatformStorage: boolean): Promise<string | undefined> {
+    const binding = toPlatformStorage ? randomToken(24) : undefined;
+    const now = Date.now();
+    const done = await this.db.updateTable('oidc_login')
+      .set(binding === undefined ? { continued_at: now } : { continued_at: now, browser_binding: sha256(binding), binding_kind: 'platform' })
+      .where('state', '=', state).where('continued_at', 'is', null).where('expires_at', '>', now)
+      .executeTakeFirst();
+    if (Number(done.numUpdatedRows) !== 1) throw new Refusal('unknown_state', 'login continuation for a state already continued');
     return binding;
   }
 

@@ -15,6 +15,7 @@ import { launchPath } from './login';
 import type { Platforms } from './platforms';
 import { Refusal } from './refusal';
 import { DynamicRegistration, RegistrationError } from './registration';
+import { tooManyRequests, type Verdict } from '../web/rate-limit';
 
 export interface LtiRouteDeps {
   config: Config;
@@ -26,6 +27,8 @@ export interface LtiRouteDeps {
   registration: DynamicRegistration;
   /** The install's registration key (in the URL IT pastes into the LMS). */
   registrationKey: string;
+  /** Spends one verified launch of a platform's budget (src/web/rate-limit.ts). */
+  launchBudget: (issuer: string) => Promise<Verdict>;
 }
 
 const storageKey = (state: string) => `jejak_state_${state}`;
@@ -41,7 +44,7 @@ export function ltiRoutes(d: LtiRouteDeps): Router {
   }));
 
   const login = wrap(async (req, res) => {
-    const started = await d.logins.start({ ...req.query, ...(req.body ?? {}) });
+    const started = await d.logins.start({ ...req.query, ...(req.body ?? {}) }, req.ip ?? 'unknown', d.config.rateLimits.login.pendingPerIp);
     res.cookie(loginCookie(started.state), started.binding, cookieOptions(d.config, d.config.launch.loginTtlSeconds * 1000));
     // A same-origin hop tells us whether the browser kept the cookie before we involve the platform.
     res.redirect(303, `/lti/login/continue?state=${encodeURIComponent(started.state)}`);
@@ -56,13 +59,16 @@ export function ltiRoutes(d: LtiRouteDeps): Router {
     const locale = pickLocale(req.get('accept-language'));
     const cookie = req.cookies?.[loginCookie(state)];
     const authUrl = await d.logins.authenticationRequest(pending);
-    if (typeof cookie === 'string' && pending.browserBinding === sha256(cookie)) {
+    const cookieBound = typeof cookie === 'string' && pending.browserBinding === sha256(cookie);
+    const target = pending.params.lti_storage_target;
+    // The first continuation binds the login to this browser (its cookie, or a value it puts into the
+    // platform's storage); a second one, by whoever else learnt the state, is refused.
+    const binding = await d.logins.continueOnce(state, !cookieBound && target !== undefined);
+    if (cookieBound) {
       res.redirect(303, authUrl);
       return;
     }
-    const target = pending.params.lti_storage_target;
-    if (target) {
-      const binding = await d.logins.bindToPlatformStorage(state);
+    if (target && binding !== undefined) {
       d.render(res, 'platform-storage', {
         locale, mode: 'put', target, origin: new URL(authUrl).origin, key: storageKey(state), value: binding, next: authUrl,
       });
@@ -98,6 +104,9 @@ export function ltiRoutes(d: LtiRouteDeps): Router {
       if (!safeEqual(sha256(platformBinding), pending.browserBinding ?? '')) throw new Refusal('browser_mismatch', 'platform storage value differs');
     }
     const launch = await d.launches.validate(pending, idToken);
+    // Only now, the token verified, may the launch spend its platform's budget.
+    const budget = await d.launchBudget(pending.issuer);
+    if (!budget.allowed) return tooManyRequests(res, d.render, res.locals.refusalLocale, budget, 'platform_busy');
     res.clearCookie(loginCookie(state), cookieOptions(d.config, 0));
     const locale = pickLocale(launch.claims[CLAIM.launchPresentation]?.locale);
     const sessionBinding = cookieBound ? randomToken(24) : null;

@@ -3,8 +3,14 @@ import { decodeJwt } from 'jose';
 import type { Config } from '../config';
 import type { Db } from '../db/schema';
 import { launchPath } from '../lti/login';
-import { pickLocale, translate } from './i18n';
+import { pickLocale, translate, type Locale } from './i18n';
 import type { Renderer } from './render';
+
+/** A counter's answer: over the limit or not, and how long until its window ends. */
+export interface Verdict {
+  allowed: boolean;
+  retryAfterSeconds: number;
+}
 
 /**
  * Fixed-window request counters kept in the database, so that every process of an install counts
@@ -14,7 +20,7 @@ export class RateCounter {
   constructor(private readonly db: Db, private readonly windowMs: number) {}
 
   /** Counts one request in `bucket`; answers how many seconds to wait when that makes more than `limit`. */
-  async hit(bucket: string, limit: number, now = Date.now()): Promise<{ allowed: boolean; retryAfterSeconds: number }> {
+  async hit(bucket: string, limit: number, now = Date.now()): Promise<Verdict> {
     const windowStart = now - (now % this.windowMs);
     const bump = () => this.db.updateTable('rate_limit_counter').set((eb) => ({ hits: eb('hits', '+', 1) }))
       .where('bucket', '=', bucket).where('window_start', '=', windowStart).executeTakeFirst();
@@ -22,6 +28,12 @@ export class RateCounter {
       // First request of the window; when another process inserted it meanwhile, count on its row.
       await this.db.insertInto('rate_limit_counter').values({ bucket, window_start: windowStart, hits: 1 }).execute().catch(bump);
     }
+    return this.peek(bucket, limit, now);
+  }
+
+  /** Whether `bucket` is within `limit` in this window, without counting anything. */
+  async peek(bucket: string, limit: number, now = Date.now()): Promise<Verdict> {
+    const windowStart = now - (now % this.windowMs);
     const row = await this.db.selectFrom('rate_limit_counter').select('hits')
       .where('bucket', '=', bucket).where('window_start', '=', windowStart).executeTakeFirst();
     const allowed = (row?.hits ?? 0) <= limit;
@@ -34,27 +46,42 @@ export class RateCounter {
   }
 }
 
+/** The counter of a platform's launch budget. */
+const platformBucket = (issuer: string) => `launch:iss:${issuer.slice(0, 200)}`;
+
+/**
+ * Spends one unit of a platform's launch budget. Called only once a launch's id_token has verified:
+ * the issuer of a login or of an unverified token is whatever a stranger typed, so such requests may
+ * read the budget (and be refused when the platform's own launches spent it) but never spend it.
+ */
+export function platformBudget(counter: RateCounter, limits: Config['rateLimits']): (issuer: string) => Promise<Verdict> {
+  return (issuer) => counter.hit(platformBucket(issuer), limits.launch.perIssuer);
+}
+
+/** The 429 page, with Retry-After. */
+export function tooManyRequests(res: Response, render: Renderer, locale: Locale, verdict: Verdict, message: 'rate_limited' | 'platform_busy'): void {
+  res.set('retry-after', String(verdict.retryAfterSeconds));
+  render(res, 'error', { locale, message: translate(locale, `errors.${message}`, { seconds: verdict.retryAfterSeconds }) }, 429);
+}
+
 /**
  * Rate limits on the endpoints anyone on the internet can call: OIDC login, launch and registration,
- * per client IP (as express sees it through the trusted proxies) and per platform issuer. Mounted
- * before the LTI routes; the forms it parses are not parsed again by them.
+ * per client IP (as express sees it through the trusted proxies). A login or launch naming a platform
+ * whose verified launches spent its budget is refused too, at no cost to that budget. Mounted before
+ * the LTI routes; the forms it parses are not parsed again by them.
  */
 export function rateLimits(counter: RateCounter, limits: Config['rateLimits'], render: Renderer): Router {
   const r = Router();
   const form = express.urlencoded({ extended: false, limit: '64kb' });
-  const limit = (name: string, perIp: number, perIssuer: number | undefined, issuerOf: (req: Request) => string | undefined) =>
+  const limit = (name: string, perIp: number, issuerOf: (req: Request) => string | undefined) =>
     async (req: Request, res: Response, next: NextFunction) => {
       try {
-        const buckets: [string, number][] = [[`${name}:ip:${req.ip ?? 'unknown'}`, perIp]];
-        const issuer = perIssuer === undefined ? undefined : issuerOf(req);
-        if (issuer) buckets.push([`${name}:iss:${issuer.slice(0, 200)}`, perIssuer!]);
-        for (const [bucket, max] of buckets) {
-          const verdict = await counter.hit(bucket, max);
-          if (verdict.allowed) continue;
-          const locale = pickLocale(typeof req.query.lang === 'string' ? req.query.lang : req.get('accept-language'));
-          res.set('retry-after', String(verdict.retryAfterSeconds));
-          return render(res, 'error', { locale, message: translate(locale, 'errors.rate_limited', { seconds: verdict.retryAfterSeconds }) }, 429);
-        }
+        const locale = pickLocale(typeof req.query.lang === 'string' ? req.query.lang : req.get('accept-language'));
+        const own = await counter.hit(`${name}:ip:${req.ip ?? 'unknown'}`, perIp);
+        if (!own.allowed) return tooManyRequests(res, render, locale, own, 'rate_limited');
+        const issuer = issuerOf(req);
+        const platform = issuer === undefined ? undefined : await counter.peek(platformBucket(issuer), limits.launch.perIssuer);
+        if (platform && !platform.allowed) return tooManyRequests(res, render, locale, platform, 'platform_busy');
         next();
       } catch (e) {
         next(e);
@@ -64,7 +91,7 @@ export function rateLimits(counter: RateCounter, limits: Config['rateLimits'], r
     const v = req.body?.[name] ?? req.query[name];
     return typeof v === 'string' ? v : undefined;
   };
-  // The launch's issuer is read unverified: it only picks the counter, the launch itself is verified later.
+  // The launch's issuer is read unverified: it only picks the budget to look at, the launch itself is verified later.
   const tokenIssuer = (req: Request) => {
     try {
       const iss = decodeJwt(field(req, 'id_token') ?? '').iss;
@@ -73,8 +100,8 @@ export function rateLimits(counter: RateCounter, limits: Config['rateLimits'], r
       return undefined;
     }
   };
-  r.all('/lti/login', form, limit('login', limits.login.perIp, limits.login.perIssuer, (req) => field(req, 'iss')));
-  r.post(launchPath, form, limit('launch', limits.launch.perIp, limits.launch.perIssuer, tokenIssuer));
-  r.all('/lti/register', form, limit('register', limits.registration.perIp, undefined, () => undefined));
+  r.all('/lti/login', form, limit('login', limits.login.perIp, (req) => field(req, 'iss')));
+  r.post(launchPath, form, limit('launch', limits.launch.perIp, tokenIssuer));
+  r.all('/lti/register', form, limit('register', limits.registration.perIp, () => undefined));
   return r;
 }

@@ -1,10 +1,12 @@
 import { expect } from 'chai';
 import { SignJWT } from 'jose';
+import { MoodleSim } from '../platform';
+import { launch } from '../support/http-browser';
 import { testDialects, type TestDatabase } from '../support/db';
-import { startTool, type RunningTool } from '../support/tool';
+import { registerTool, startTool, type RunningTool } from '../support/tool';
 
 const LOW = {
-  trustProxy: 'true', rateLimits: { windowSeconds: 3600, login: { perIp: 3, perIssuer: 5 }, launch: { perIp: 3, perIssuer: 4 }, registration: { perIp: 2 } },
+  trustProxy: 'true', rateLimits: { windowSeconds: 3600, login: { perIp: 3, pendingPerIp: 600 }, launch: { perIp: 3, perIssuer: 4 }, registration: { perIp: 2 } },
 };
 
 for (const dialect of testDialects()) {
@@ -43,29 +45,71 @@ for (const dialect of testDialects()) {
       expect((await login(a, '198.51.100.2')).status, 'another address (X-Forwarded-For, trusted proxy)').to.not.equal(429);
     });
 
-    it('counts per issuer whatever the address', async () => {
-      const iss = 'https://busy.example';
-      const statuses = [];
-      for (let i = 0; i < 6; i++) statuses.push((await login(i % 2 ? a : b, `203.0.113.${i}`, iss)).status);
-      expect(statuses.slice(0, 5)).to.not.include(429);
-      expect(statuses[5]).to.equal(429);
+    it("refused logins and unverified launches naming a platform spend their address's budget, never the platform's", async () => {
+      const sim = await MoodleSim.start();
+      try {
+        const clientId = await registerTool(sim, a);
+        const { course, students } = sim.seedDefault();
+        const activityId = sim.addActivity({ courseId: course.id, clientId, title: 'Pecahan' });
+        // A stranger floods logins naming the school's LMS from one address (each refused: no such target)…
+        const flood = [];
+        for (let i = 0; i < 8; i++) flood.push((await login(i % 2 ? a : b, '203.0.113.66', sim.issuer)).status);
+        expect(flood.slice(0, 3)).to.deep.equal([400, 400, 400]);
+        expect(flood.slice(3)).to.deep.equal([429, 429, 429, 429, 429]);
+        // …and posts badly signed tokens with the LMS as issuer from many addresses (more than the platform's budget of 4).
+        const forged = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setIssuer(sim.issuer).sign(new TextEncoder().encode('x'.repeat(32)));
+        const posts = [];
+        for (let i = 0; i < 6; i++) {
+          const r = await fetch(`${b.url}/lti/launch`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': `192.0.2.${i}` }, body: `id_token=${forged}&state=s` });
+          posts.push(r.status);
+        }
+        expect(posts).to.not.include(429);
+        // The school's students, from the school's own address, still get in.
+        for (const student of students.slice(0, 2)) {
+          const r = await launch(sim, { clientId, userId: student.id, courseId: course.id, activityId });
+          expect(r.final.status, r.final.body.slice(0, 300)).to.equal(200);
+          expect(r.final.url).to.match(/\/s\/[\w-]+\/$/);
+        }
+      } finally {
+        await sim.close();
+      }
     });
 
-    it('limits launches per issuer (read from the token) and registrations per address', async () => {
-      const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setIssuer('https://launch.example').sign(new TextEncoder().encode('x'.repeat(32)));
-      const statuses = [];
-      for (let i = 0; i < 5; i++) {
-        const r = await fetch(`${a.url}/lti/launch`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': `192.0.2.${i}` }, body: `id_token=${token}&state=s` });
-        statuses.push(r.status);
-      }
-      expect(statuses.slice(0, 4)).to.not.include(429);
-      expect(statuses[4]).to.equal(429);
+    it('limits registrations per address', async () => {
       const reg = [];
       for (let i = 0; i < 3; i++) reg.push((await fetch(`${b.url}/lti/register?key=nope`, { headers: { 'x-forwarded-for': '192.0.2.200' } })).status);
       expect(reg).to.deep.equal([403, 403, 429]);
     });
   });
 }
+
+describe("a platform's budget is spent by its verified launches", function () {
+  this.timeout(60_000);
+  it("the third verified launch of a platform with a budget of two is refused with 429, in the student's language", async () => {
+    const [sqlite] = testDialects();
+    const tdb = await sqlite!.create();
+    const tool = await startTool(tdb, { rateLimits: { windowSeconds: 3600, login: { perIp: 100, pendingPerIp: 100 }, launch: { perIp: 100, perIssuer: 2 }, registration: { perIp: 2 } } });
+    const sim = await MoodleSim.start();
+    try {
+      const clientId = await registerTool(sim, tool);
+      const { course, students } = sim.seedDefault();
+      const activityId = sim.addActivity({ courseId: course.id, clientId, title: 'Pecahan' });
+      const statuses = [];
+      for (const student of students.slice(0, 3)) statuses.push((await launch(sim, { clientId, userId: student.id, courseId: course.id, activityId, locale: 'id' })).final);
+      expect(statuses.map((r) => r.status)).to.deep.equal([200, 200, 429]);
+      expect(statuses[2]!.headers.get('retry-after')).to.match(/^\d+$/);
+      expect(statuses[2]!.body).to.contain('LMS sekolah ini');
+      // Now spent, the platform's logins are refused before any work is done.
+      const again = await launch(sim, { clientId, userId: students[0]!.id, courseId: course.id, activityId });
+      expect(again.final.status).to.equal(429);
+      expect(again.steps.find((s) => s.name === 'platformAuth'), 'no round trip to the LMS').to.equal(undefined);
+    } finally {
+      await sim.close();
+      await tool.close();
+      await tdb.drop();
+    }
+  });
+});
 
 describe('default rate limits let a whole class launch at once', function () {
   this.timeout(60_000);
