@@ -3,6 +3,8 @@ import { expect } from 'chai';
 import type express from 'express';
 import { testDialects, type TestDatabase } from '../support/db';
 import { csrfToken } from '../../src/web/security';
+import { sessionCookie } from '../../src/web/cookies';
+import { LTI } from '../platform';
 import { openSite } from './support';
 import type { Classroom } from '../teacher/classroom';
 
@@ -54,6 +56,42 @@ const LEARNER = 'http://purl.imsglobal.org/vocab/lis/v2/membership#Learner';
 const INSTRUCTOR = 'http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor';
 const teacherOnly = (path: string) => /^\/s\/:sid\/(teacher|content\/banks|privacy\/students)/.test(path);
 
+const MEMBERSHIP = 'http://purl.imsglobal.org/vocab/lis/v2/membership';
+const INSTITUTION = 'http://purl.imsglobal.org/vocab/lis/v2/institution/person#';
+const SYSTEM = 'http://purl.imsglobal.org/vocab/lis/v2/system/person#';
+const ROLE_SCOPE_MENTOR = 'https://purl.imsglobal.org/spec/lti/claim/role_scope_mentor';
+
+type Expected = 'teacher' | 'student' | 'mentor' | 'none';
+/**
+ * The role matrix, each case launched from the simulator with these roles in a signed id_token: what
+ * the course role allows (LTI 1.3 Core role vocabularies; Moodle's site administrator as Moodle sends it).
+ */
+const ROLE_CASES: { name: string; roles: string[]; mentorOf?: 'sam'; expected: Expected }[] = [
+  { name: 'Learner', roles: [`${MEMBERSHIP}#Learner`], expected: 'student' },
+  { name: 'Learner + institution Administrator', roles: [`${MEMBERSHIP}#Learner`, `${INSTITUTION}Administrator`], expected: 'student' },
+  { name: 'Learner + institution Instructor', roles: [`${MEMBERSHIP}#Learner`, `${INSTITUTION}Instructor`], expected: 'student' },
+  { name: 'Instructor', roles: [`${MEMBERSHIP}#Instructor`], expected: 'teacher' },
+  { name: 'TeachingAssistant', roles: [`${MEMBERSHIP}/Instructor#TeachingAssistant`], expected: 'teacher' },
+  { name: 'ContentDeveloper', roles: [`${MEMBERSHIP}#ContentDeveloper`], expected: 'teacher' },
+  { name: 'course Administrator', roles: [`${MEMBERSHIP}#Administrator`], expected: 'teacher' },
+  { name: "Moodle's site administrator", roles: [`${MEMBERSHIP}#Instructor`, `${INSTITUTION}Administrator`, `${SYSTEM}Administrator`], expected: 'teacher' },
+  { name: 'institution and system Administrator alone', roles: [`${INSTITUTION}Administrator`, `${SYSTEM}Administrator`], expected: 'none' },
+  { name: 'Mentor with role_scope_mentor', roles: [`${MEMBERSHIP}#Mentor`], mentorOf: 'sam', expected: 'mentor' },
+  { name: 'Mentor without role_scope_mentor', roles: [`${MEMBERSHIP}#Mentor`], expected: 'mentor' },
+  { name: 'Guest', roles: [`${INSTITUTION}Guest`], expected: 'none' },
+  { name: 'no role', roles: [], expected: 'none' },
+  { name: 'unknown role', roles: [`${INSTITUTION}Faculty`, 'https://example.org/roles#Wizard'], expected: 'none' },
+];
+
+/** Routes each audience may use (stated here apart from the application's own table, which it checks). */
+const ownPages = (path: string) => /^\/s\/:sid\/(privacy(\/export\.[^/]+)?)?$/.test(path);
+const MAY: Record<Expected, (path: string) => boolean> = {
+  teacher: () => true,
+  student: (path) => ownPages(path) || /^\/s\/:sid\/(practice(?!\/(place|setup))|content\/assets\/)/.test(path),
+  mentor: ownPages,
+  none: ownPages,
+};
+
 for (const dialect of testDialects()) {
   describe(`authorisation on every route (${dialect.name})`, function () {
     this.timeout(120_000);
@@ -63,6 +101,9 @@ for (const dialect of testDialects()) {
     /** Resources of course A (tenant 1), of course B (tenant 1), and sessions of each actor. */
     const ids = { activityA: 0, activityB: 0, bankA: 0, itemA: 0 };
     const sessions: Record<string, string> = {};
+    /** The role matrix's sessions, each from a real launch: its id and the cookie its browser holds. */
+    const launched = new Map<string, { sid: string; cookie: string; sub: string }>();
+    let practiceActivityId: number;
 
     const session = async (tenantId: number, contextId: string, roles: string[], sub: string, link: string | null) => {
       const id = crypto.randomBytes(24).toString('base64url');
@@ -78,7 +119,7 @@ for (const dialect of testDialects()) {
       tdb = await dialect.create();
       let practiceLink: string;
       let sampleBankId: number;
-      ({ c, practiceLink, sampleBankId } = await openSite(tdb));
+      ({ c, practiceLink, sampleBankId, practiceActivityId } = await openSite(tdb));
       ids.activityA = c.activityId;
       const item = await c.db.selectFrom('item').select(['id', 'bank_id']).where('id', '=', c.itemIds[0]![0]!).executeTakeFirstOrThrow();
       ids.bankA = item.bank_id;
@@ -95,6 +136,19 @@ for (const dialect of testDialects()) {
       sessions.teacherA = await session(c.tenantId, c.courseId, [INSTRUCTOR], c.teacherId, practiceLink);
       sessions.teacherOtherTenant = await session(otherTenant, c.courseId, [INSTRUCTOR], c.teacherId, practiceLink);
       routes = registeredRoutes(c.tool.jejak.app);
+
+      // Sam and Sasha have each answered once in the practice activity: what a mentor may (or may not) see.
+      const sampleItem = await c.db.selectFrom('item').select('id').where('bank_id', '=', sampleBankId).orderBy('id').executeTakeFirstOrThrow();
+      for (const sub of [c.studentIds[0]!, c.studentIds[1]!]) await c.answer(sub, sampleItem.id, true, { activityId: practiceActivityId });
+      for (const [i, rc] of ROLE_CASES.entries()) {
+        const user = c.sim.addUser({ given: 'Role', family: `Case ${i}`, email: `role${i}@example.com`, username: `role${i}` });
+        c.sim.enrol(c.courseId, user.id, 'Learner');
+        const scope = rc.mentorOf ? { [ROLE_SCOPE_MENTOR]: [c.studentIds[0]!] } : {};
+        const { sid, browser } = await c.launch(user.id, { activityId: practiceLink, tamper: { claims: (claims) => ({ ...claims, [LTI.roles]: rc.roles, ...scope }) } });
+        const cookie = browser.jar.get(c.tool.url, sessionCookie(sid));
+        expect(cookie, rc.name).to.be.a('string');
+        launched.set(rc.name, { sid, cookie: `${sessionCookie(sid)}=${cookie}`, sub: user.id });
+      }
     });
     after(async () => {
       await c?.close();
@@ -108,11 +162,11 @@ for (const dialect of testDialects()) {
       }[name] ?? '1'))
       .replace(/\/\*$/, '/x');
 
-    const call = async (method: string, url: string, sid: string) => {
+    const call = async (method: string, url: string, sid: string, cookie?: string) => {
       const m = method === 'all' ? 'post' : method;
       const r = await fetch(c.tool.url + url, {
         method: m.toUpperCase(), redirect: 'manual',
-        headers: m === 'get' ? {} : { origin: c.tool.url, 'content-type': 'application/x-www-form-urlencoded' },
+        headers: { ...(m === 'get' ? {} : { origin: c.tool.url, 'content-type': 'application/x-www-form-urlencoded' }), ...(cookie ? { cookie } : {}) },
         body: m === 'get' ? undefined : new URLSearchParams({
           _csrf: csrfToken(c.tool.jejak.config.secret!, sid), token: 'foreign-token', skill: String(c.skillIds[0]), change: 'unlock', fixed: '1', confirm: 'yes',
           bank: String(ids.bankA), title: 't', length: 'until_mastered', threshold: '80', grade_mode: 'mastery', min_items: '1', max_items: '2',
@@ -177,6 +231,63 @@ for (const dialect of testDialects()) {
       }
       // Nothing was changed on the way.
       expect(await c.db.selectFrom('student_override').selectAll().execute()).to.deep.equal([]);
+    });
+
+    for (const rc of ROLE_CASES) {
+      it(`${rc.name}, launched: every route answers as the course role allows (${rc.expected})`, async () => {
+        const { sid, cookie } = launched.get(rc.name)!;
+        const inArea = routes.filter((x) => x.path.startsWith('/s/:sid'));
+        const wrong: string[] = [];
+        for (const r of inArea) {
+          const res = await call(r.method, urlOf(r.path, sid, ids.activityA), sid, cookie);
+          const allowed = MAY[rc.expected](r.path);
+          // Refused means the role guard's 403; allowed means the page itself answered (any status but a refusal or a failure).
+          if (allowed ? [401, 403].includes(res.status) || res.status >= 500 : res.status !== 403) wrong.push(`${r.method} ${r.path}: ${res.status}`);
+        }
+        expect(wrong, `routes answering against the role for ${rc.name}`).to.deep.equal([]);
+      });
+    }
+
+    it('a launch whose roles allow nothing gets a page saying what the activity is and what to ask for (200), in both languages', async () => {
+      for (const name of ['no role', 'Guest', 'unknown role', 'institution and system Administrator alone']) {
+        const { sid, cookie } = launched.get(name)!;
+        const en = await call('get', `/s/${sid}/`, sid, cookie);
+        expect(en.status, name).to.equal(200);
+        expect(en.body).to.include('Sample practice').and.include('does not let you practise here');
+        const id = await call('get', `/s/${sid}/?lang=id`, sid, cookie);
+        expect(id.status, name).to.equal(200);
+        expect(id.body).to.include('Sample practice').and.include('belum mengizinkanmu berlatih di sini');
+      }
+    });
+
+    it('a mentor reads only the learners role_scope_mentor names, and the reading is audited', async () => {
+      const [sam, sasha] = c.studentIds as [string, string];
+      const mentor = launched.get('Mentor with role_scope_mentor')!;
+      const page = await call('get', `/s/${mentor.sid}/`, mentor.sid, mentor.cookie);
+      expect(page.status).to.equal(200);
+      expect(page.body).to.include(`>Student ${sam}</h2>`).and.include('1 question answered, 1 correct');
+      expect(page.body).to.not.include(`Student ${sasha}`);
+      const viewed = await c.db.selectFrom('audit_event').select('subject')
+        .where('actor', '=', `lti:${mentor.sub}`).where('action', '=', 'privacy.viewed').execute();
+      expect(viewed.map((v) => v.subject)).to.include(`user:${sam}`).and.not.include(`user:${sasha}`);
+      const nobody = launched.get('Mentor without role_scope_mentor')!;
+      const empty = await call('get', `/s/${nobody.sid}/`, nobody.sid, nobody.cookie);
+      expect(empty.status).to.equal(200);
+      expect(empty.body).to.include('named no learners for you to follow').and.not.include(`Student ${sam}`);
+    });
+
+    it('no launch without a learner role stores an answer or sends a grade, whatever it posts', async () => {
+      const others = ROLE_CASES.filter((rc) => rc.expected === 'none' || rc.expected === 'mentor').map((rc) => launched.get(rc.name)!);
+      for (const { sid, cookie } of others) {
+        const practice = await call('get', `/s/${sid}/practice`, sid, cookie);
+        expect(practice.status).to.equal(403);
+        const answer = await call('post', `/s/${sid}/practice/answer`, sid, cookie);
+        expect(answer.status).to.equal(403);
+      }
+      const subs = others.map((o) => o.sub);
+      expect(await c.db.selectFrom('attempt').select('id').where('user_sub', 'in', subs).execute()).to.deep.equal([]);
+      expect(await c.db.selectFrom('score_outbox').select('user_sub').where('user_sub', 'in', subs).execute()).to.deep.equal([]);
+      expect(await c.db.selectFrom('practice_presentation').select('token').where('user_sub', 'in', subs).execute()).to.deep.equal([]);
     });
 
     it('no route answers 500 for any actor', async () => {
