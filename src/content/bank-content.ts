@@ -44,10 +44,12 @@ export interface BankContent {
 export async function readBankSkills(db: Db, bankId: number): Promise<BankSkillRow[]> {
   const rows = await db.selectFrom('skill').select(['id', 'code', 'name', 'details', 'position']).where('bank_id', '=', bankId)
     .orderBy('position').orderBy('id').execute();
-  const prereqs = rows.length
-    ? await db.selectFrom('skill_prerequisite').select(['skill_id', 'prerequisite_id']).where('skill_id', 'in', rows.map((r) => r.id)).execute()
-    : [];
-  return rows.map((r) => ({ ...r, prerequisites: prereqs.filter((p) => p.skill_id === r.id).map((p) => p.prerequisite_id) }));
+  // By the bank, not by a list of its skills' ids: a list could exceed a database's bound-value limit.
+  const prereqs = await db.selectFrom('skill_prerequisite').innerJoin('skill', 'skill.id', 'skill_prerequisite.skill_id')
+    .select(['skill_prerequisite.skill_id', 'skill_prerequisite.prerequisite_id']).where('skill.bank_id', '=', bankId).execute();
+  const needs = new Map<number, number[]>();
+  for (const p of prereqs) needs.set(p.skill_id, [...(needs.get(p.skill_id) ?? []), p.prerequisite_id]);
+  return rows.map((r) => ({ ...r, prerequisites: needs.get(r.id) ?? [] }));
 }
 
 async function readBankContent(db: Db, bankId: number): Promise<BankContent> {

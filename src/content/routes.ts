@@ -27,6 +27,17 @@ function visibleBanks(db: Db, tenantId: number) {
 }
 
 const idParam = z.coerce.number().int().positive();
+const pageParam = z.coerce.number().int().positive().max(1_000_000);
+
+/** Items listed per page of a bank: a bank may hold tens of thousands. */
+export const ITEMS_PER_PAGE = 100;
+
+/** Import report lines shown after an import: every refusal and note, and the first taken items. */
+const REPORT_TAKEN_SHOWN = 100;
+function shownReport(report: ReportLine[]): ReportLine[] {
+  let taken = 0;
+  return report.filter((l) => l.outcome !== 'took' || ++taken <= REPORT_TAKEN_SHOWN);
+}
 
 /** An async page handler whose failures reach express's error page. */
 const page = (fn: (req: Request, res: Response, next: NextFunction) => Promise<unknown>) =>
@@ -118,19 +129,33 @@ export function contentRoutes(d: { db: Db; render: Renderer }): Router {
     if (!bank) return next();
     const locale = launch.locale;
     const skills = await db.selectFrom('skill').selectAll().where('bank_id', '=', bank.id).orderBy('position').execute();
-    const prereqs = skills.length ? await db.selectFrom('skill_prerequisite').selectAll().where('skill_id', 'in', skills.map((s) => s.id)).execute() : [];
+    const byId = new Map(skills.map((s) => [s.id, s]));
+    const needs = new Map<number, number[]>();
+    // By the bank, not by a list of its skills' ids: a list could exceed a database's bound-value limit.
+    const prereqs = await db.selectFrom('skill_prerequisite').innerJoin('skill', 'skill.id', 'skill_prerequisite.skill_id')
+      .select(['skill_prerequisite.skill_id', 'skill_prerequisite.prerequisite_id']).where('skill.bank_id', '=', bank.id).execute();
+    for (const p of prereqs) needs.set(p.skill_id, [...(needs.get(p.skill_id) ?? []), p.prerequisite_id]);
     const nameOf = (s: (typeof skills)[number]) => (JSON.parse(s.details).names?.[locale] as string | undefined) ?? s.name;
-    const items = await db.selectFrom('item').select(['id', 'code', 'kind']).where('bank_id', '=', bank.id).orderBy('position').execute();
+    const total = Number((await db.selectFrom('item').select((e) => e.fn.countAll<number>().as('n')).where('bank_id', '=', bank.id).executeTakeFirstOrThrow()).n);
+    const pages = Math.max(1, Math.ceil(total / ITEMS_PER_PAGE));
+    const pageNo = Math.min(pages, pageParam.catch(1).parse(req.query.page));
+    const items = await db.selectFrom('item').select(['id', 'code', 'kind']).where('bank_id', '=', bank.id).orderBy('position').orderBy('id')
+      .limit(ITEMS_PER_PAGE).offset((pageNo - 1) * ITEMS_PER_PAGE).execute();
     const stats = await itemStats(db, launch.tenantId, items.map((i) => i.id));
     const details = JSON.parse(bank.details) as { import?: { report?: ReportLine[] } };
     render(res, 'content/bank', {
       locale, title: bank.title, bank, imported: req.query.imported === '1',
-      report: req.query.imported === '1' && details.import?.report ? reportView(details.import.report, locale) : undefined,
+      report: req.query.imported === '1' && details.import?.report ? reportView(shownReport(details.import.report), locale) : undefined,
+      reportMore: req.query.imported === '1' && details.import?.report ? details.import.report.length - shownReport(details.import.report).length : 0,
+      page: {
+        from: total ? (pageNo - 1) * ITEMS_PER_PAGE + 1 : 0, to: (pageNo - 1) * ITEMS_PER_PAGE + items.length, total, number: pageNo, pages, several: pages > 1,
+        previous: pageNo > 1 ? pageNo - 1 : undefined, next: pageNo < pages ? pageNo + 1 : undefined,
+      },
       skills: skills.map((s) => {
         const curriculum = (JSON.parse(s.details).curriculum ?? []) as { phase: string; outcome: Record<string, string> }[];
         return {
           code: s.code, name: nameOf(s),
-          needs: prereqs.filter((p) => p.skill_id === s.id).map((p) => skills.find((x) => x.id === p.prerequisite_id)).filter((x) => !!x).map((x) => nameOf(x!)).join(', '),
+          needs: (needs.get(s.id) ?? []).map((id) => byId.get(id)).filter((x) => !!x).map((x) => nameOf(x!)).join(', '),
           serves: curriculum.map((c) => ({ phase: c.phase, outcome: c.outcome[locale] ?? Object.values(c.outcome)[0] })),
         };
       }),

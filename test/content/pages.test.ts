@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { MoodleSim } from '../platform';
-import { HttpBrowser, launch, parseForm, type LaunchResult } from '../support/http-browser';
+import { launch, type LaunchResult } from '../support/http-browser';
 import { testDialects, type TestDatabase } from '../support/db';
-import { startTool, type RunningTool } from '../support/tool';
+import { registerTool, startTool, type RunningTool } from '../support/tool';
 import { csrfField } from '../support/csrf';
 import { chromiumAvailable, openChromium } from '../support/chromium';
 import { expectAccessiblePage } from '../support/axe';
@@ -30,11 +30,7 @@ describe('teacher bank pages through a launch', function () {
     tdb = await sqlite!.create();
     tool = await startTool(tdb);
     sim = await MoodleSim.start();
-    const browser = new HttpBrowser();
-    const page = await browser.get(sim.dynamicRegistrationUrl(tool.jejak.urls.registration));
-    await browser.submitForm(parseForm(page.body, page.url)!);
-    const clientId = [...sim.tools.keys()].pop()!;
-    sim.activateTool(clientId);
+    const clientId = await registerTool(sim, tool);
     const seeded = sim.seedDefault();
     const activityId = sim.addActivity({ courseId: seeded.course.id, clientId, title: 'Pecahan' });
     teacher = await launch(sim, { clientId, userId: seeded.teacher.id, courseId: seeded.course.id, activityId, locale: 'en' });
@@ -69,7 +65,12 @@ describe('teacher bank pages through a launch', function () {
     const page = await get(teacher, `content/banks/${bank.id}`);
     expect(page.status).to.equal(200);
     expect(page.body).to.contain('Equivalent fractions').and.contain('Kurikulum Merdeka, phase C');
-    expect(page.body.match(/<tr><td><a href="\d+\/items\/\d+">/g)?.length).to.be.at.least(200);
+    // 210 items, 100 a page.
+    expect(page.body.match(/<tr><td><a href="\d+\/items\/\d+">/g)?.length).to.equal(100);
+    expect(page.body).to.contain('Items 1–100 of 210').and.contain(`href="${bank.id}?page=2" rel="next"`);
+    const last = await get(teacher, `content/banks/${bank.id}?page=3`);
+    expect(last.body.match(/<tr><td><a href="\d+\/items\/\d+">/g)?.length).to.equal(10);
+    expect(last.body).to.contain('Items 201–210 of 210').and.contain('rel="prev"').and.not.contain('rel="next"');
     const itemLink = /href="(\d+\/items\/\d+)"/.exec(page.body)![1]!;
     const preview = await get(teacher, `content/banks/${itemLink}`);
     expect(preview.status).to.equal(200);
