@@ -31,3 +31,10 @@ export function randomToken(bytes = 32): string {
 export function sha256(text: string): string {
   return crypto.createHash('sha256').update(text).digest('base64url');
 }
+
+/** Compares a given secret with the expected one through equal-length digests: neither content nor length leaks through timing. */
+export function sameSecret(given: string, expected: string): boolean {
+  const a = crypto.createHash('sha256').update(given).digest();
+  const b = crypto.createHash('sha256').update(expected).digest();
+  return crypto.timingSafeEqual(a, b);
+}

@@ -12,6 +12,7 @@ import { Forbidden, SessionExpired } from './session';
 import { CrossSiteWrite, securityHeaders, type PlatformOrigins } from './security';
 import type { Metrics } from './metrics';
 import { isDatabaseUnavailable } from '../db/connect';
+import { sameSecret } from '../crypto';
 
 export interface WebDeps {
   config: Config;
@@ -64,7 +65,13 @@ export function createWebApp(d: WebDeps): express.Express {
       migrations: r.database ? (r.migrations ? 'ok' : 'pending') : 'unknown',
     });
   });
-  app.get('/metrics', async (_req, res) => {
+  // Each scrape queries the database: only for a scraper with the token, or, with none configured, for
+  // a request made on this machine.
+  app.get('/metrics', async (req, res) => {
+    if (!metricsAllowed(req, d.config.metricsToken)) {
+      const locale = requestLocale(req);
+      return d.render(res, 'error', { locale, message: translate(locale, 'errors.forbidden') }, 403);
+    }
     res.type('text/plain; version=0.0.4').send(await d.metrics.exposition());
   });
   app.get('/', (req, res) => d.render(res, 'landing', { locale: requestLocale(req) }));
@@ -108,6 +115,18 @@ export function createWebApp(d: WebDeps): express.Express {
     d.render(res, 'error', { locale, message: translate(locale, 'errors.internal'), reference: reqId }, 500);
   });
   return app;
+}
+
+/**
+ * With a token: `Authorization: Bearer <token>`, from anywhere. Without: a direct loopback connection. A
+ * request relayed by a proxy (forwarding headers) counts as from outside even when the proxy is local,
+ * whatever `trust proxy` makes of its address.
+ */
+function metricsAllowed(req: Request, token: string | undefined): boolean {
+  if (token !== undefined) return sameSecret(/^Bearer (.+)$/i.exec(req.get('authorization') ?? '')?.[1] ?? '', token);
+  const relayed = ['x-forwarded-for', 'forwarded', 'x-real-ip'].some((h) => req.get(h) !== undefined);
+  const loopback = (a: string | undefined) => a === '::1' || !!a?.replace(/^::ffff:/, '').startsWith('127.');
+  return !relayed && loopback(req.socket.remoteAddress) && loopback(req.ip);
 }
 
 function requestLocale(req: Request): Locale {

@@ -46,6 +46,37 @@ describe('operations', function () {
     expect(text).not.to.contain('secret-session-id');
   });
 
+  it('GET /metrics answers only loopback without a token: a request relayed by a proxy is refused whatever `trust proxy` says', async () => {
+    expect((await fetch(`${tool.url}/metrics`)).status, 'direct, from this machine').to.equal(200);
+    for (const trustProxy of ['loopback', 'false', 'true']) {
+      const other = await startTool(db, { trustProxy });
+      try {
+        for (const headers of [{ 'x-forwarded-for': '203.0.113.7' }, { 'x-forwarded-for': '127.0.0.1' }, { forwarded: 'for=203.0.113.7' }, { 'x-real-ip': '203.0.113.7' }]) {
+          const r = await fetch(`${other.url}/metrics`, { headers });
+          expect(r.status, `${trustProxy} ${JSON.stringify(headers)}`).to.equal(403);
+          expect(await r.text()).not.to.contain('jejak_');
+        }
+      } finally {
+        await other.close();
+      }
+    }
+  });
+
+  it('GET /metrics with METRICS_TOKEN set: the bearer token is required, from anywhere', async () => {
+    const token = 'scrape-token-0123456789';
+    const other = await startTool(db, { metricsToken: token, trustProxy: 'true' });
+    try {
+      const get = (headers: Record<string, string>) => fetch(`${other.url}/metrics`, { headers }).then((r) => r.status);
+      expect(await get({}), 'no token, even from loopback').to.equal(403);
+      expect(await get({ authorization: 'Bearer wrong-token-0123456789' })).to.equal(403);
+      expect(await get({ authorization: `Basic ${token}` })).to.equal(403);
+      expect(await get({ authorization: `Bearer ${token}` })).to.equal(200);
+      expect(await get({ authorization: `Bearer ${token}`, 'x-forwarded-for': '203.0.113.7' }), 'through a proxy').to.equal(200);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('logs each request as one JSON line with a request id, without session ids', async () => {
     const res = await fetch(`${tool.url}/s/secret-session-id/`, { headers: { 'x-request-id': 'trace-42' } });
     expect(res.status).to.equal(401);
