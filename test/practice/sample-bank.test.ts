@@ -3,7 +3,8 @@ import { MoodleSim } from '../platform';
 import { launch, parseForm, type LaunchResult } from '../support/http-browser';
 import { testDialects, type TestDatabase } from '../support/db';
 import { registerTool, startTool, type RunningTool } from '../support/tool';
-import { SAMPLE_BANK_CODE } from '../../src/content/sample';
+import { SAMPLE_BANK_CODE, sampleBank } from '../../src/content/sample';
+import { allText } from '../../src/content/import/model';
 import { loadItem, type Item } from '../../src/content/item';
 import { placeActivity, type TestBank } from './support';
 
@@ -76,5 +77,45 @@ describe('practice from the sample bank that ships with Jejak', function () {
     expect(attempts).to.have.length(20);
     expect(attempts.every((a) => a.correct === 1)).to.equal(true);
     expect(kinds.size, [...kinds].join(',')).to.be.at.least(3);
+  });
+});
+
+/** Count nouns of the sample bank, singular and plural, as its English texts use them. */
+const NOUNS = ['piece', 'part', 'student', 'cup', 'glass', 'slice', 'week', 'guest', 'day', 'box', 'bag', 'bottle', 'girl', 'boy', 'child', 'person', 'litre', 'metre', 'kilogram', 'hour', 'minute', 'page', 'book', 'item', 'apple', 'egg', 'cake', 'row', 'seat', 'tray', 'pack', 'sack', 'plate', 'friend', 'roll', 'tenth', 'hundredth', 'thousandth', 'quarter', 'third', 'fifth', 'sixth', 'eighth'];
+const plural = (n: string) => (n === 'child' ? 'children' : n === 'person' ? 'people' : /(x|ss)$/.test(n) ? `${n}es` : `${n}s`);
+
+/** What reads wrong in one text of the sample bank, in its language. */
+function problems(text: string, lang: 'id' | 'en'): string[] {
+  const found: string[] = [];
+  const plain = text.replace(/<[^>]+>/g, ' ');
+  // A fraction helper that printed n/1 as n: math holding a bare whole number where a fraction was written.
+  for (const m of text.matchAll(/\\\(\s*-?\d+\s*\\\)/g)) found.push(`a fraction collapsed to a whole number: ${m[0]}`);
+  if (/undefined|NaN|\$\{|\bnull\b/.test(plain)) found.push('a value missing from the template');
+  if (lang === 'en') {
+    // "1" is a whole number on its own, not the end of "0.1", "1,5" or "3/1".
+    const one = '(?<![\\d.,/])1';
+    const many = '(?<![\\d.,/])(?:[02-9]|\\d{2,})';
+    for (const n of NOUNS) {
+      const ns = plural(n);
+      for (const m of plain.matchAll(new RegExp(`${one} ${ns}\\b`, 'g'))) found.push(`"${m[0]}"`);
+      for (const m of plain.matchAll(new RegExp(`${many} ${n}\\b(?!')`, 'g'))) found.push(`"${m[0]}"`);
+      for (const m of plain.matchAll(new RegExp(`${one} ${n} (are|were|become|have)\\b`, 'g'))) found.push(`"${m[0]}"`);
+      for (const m of plain.matchAll(new RegExp(`${many} ${ns} (is|was|becomes|has)\\b`, 'g'))) found.push(`"${m[0]}"`);
+    }
+    // "1 of the parts become", "1 are used": one thing takes a singular verb.
+    for (const m of plain.matchAll(new RegExp(`${one} (?:of the \\w+ )?(are|were|become|have)\\b`, 'g'))) found.push(`"${m[0]}"`);
+  }
+  return found;
+}
+
+describe('the sample bank reads correctly in both languages', () => {
+  it('shows every fraction as a fraction and makes numbers agree with their nouns, in every stem, choice, hint, feedback and solution', () => {
+    const found: string[] = [];
+    for (const item of sampleBank().items) {
+      for (const lang of ['id', 'en'] as const) {
+        for (const text of allText(item.body, lang)) for (const p of problems(text, lang)) found.push(`${item.code} (${lang}): ${p}`);
+      }
+    }
+    expect(found).to.deep.equal([]);
   });
 });

@@ -173,12 +173,13 @@ export class BankBuilder {
   }
 }
 
-/** Every text of an item, in every language. */
-export function allText(b: ItemBody): string[] {
+/** Every text of an item, in every language or in `language` only. */
+export function allText(b: ItemBody, language?: string): string[] {
   const texts: (LocalizedText | undefined)[] = [b.stem, b.solution, b.generalFeedback, ...b.hints];
   if ('choices' in b) for (const c of b.choices) texts.push(c.text, c.feedback);
   if ('answers' in b) for (const a of b.answers) texts.push(a.feedback);
-  return texts.flatMap((t) => (t ? Object.values(t) : []));
+  if (b.kind === 'truefalse') texts.push(b.feedbackTrue, b.feedbackFalse);
+  return texts.flatMap((t) => (!t ? [] : language === undefined ? Object.values(t) : t[language] !== undefined ? [t[language]] : []));
 }
 
 /** Image types a bank may hold, recognised by their first bytes (never by the name alone). */

@@ -21,14 +21,22 @@ export function gcd(a: number, b: number): number {
   return b === 0 ? Math.abs(a) : gcd(b, a % b);
 }
 
-/** `\(\frac{n}{d}\)`, or a whole number when d is 1. */
+/**
+ * `\(\frac{n}{d}\)`, always: where the bank writes a fraction it means one, and "5/1" (an upside-down
+ * 1/5, the reciprocal of 1/5) shown as "5" would make the question nonsense.
+ */
 export function fr(n: number, d: number): string {
-  return d === 1 ? `\\(${n}\\)` : `\\(\\frac{${n}}{${d}}\\)`;
+  return `\\(\\frac{${n}}{${d}}\\)`;
 }
 
-/** A mixed number, `\(2\frac{3}{4}\)`. */
+/** A mixed number, `\(2\frac{3}{4}\)`; a whole number, plain, when there is no fractional part. */
 export function mixed(w: number, n: number, d: number): string {
-  return n === 0 ? `\\(${w}\\)` : `\\(${w}\\frac{${n}}{${d}}\\)`;
+  return n === 0 ? String(w) : `\\(${w}\\frac{${n}}{${d}}\\)`;
+}
+
+/** "1 part", "2 parts": a count with its English noun. */
+export function count(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : plural}`;
 }
 
 /** A decimal as each language writes it: "0,75" and "0.75". */

@@ -1,6 +1,6 @@
 import type { ItemBody } from '../item';
 import {
-  bi, dec, fr, gcd, int, mixed, multichoice, multiresponse, numeric, pick, rp, shortanswer, truefalse, type Bi, type Rand,
+  bi, count, dec, fr, gcd, int, mixed, multichoice, multiresponse, numeric, pick, rp, shortanswer, truefalse, type Bi, type Rand,
 } from './build';
 
 /**
@@ -89,13 +89,13 @@ const partsOfWhole: Template[] = [
     return truefalse({
       stem: bi((l) => l === 'id'
         ? `${who} membeli sebatang kain batik lalu memotongnya menjadi ${d} bagian sama panjang. ${k} bagian dijadikan taplak meja. Benarkah kain yang dijadikan taplak adalah ${flip ? fr(d, k) : fr(k, d)} bagian?`
-        : `${who} buys a length of batik cloth and cuts it into ${d} equal parts. ${k} of the parts become a tablecloth. Is it true that the tablecloth uses ${flip ? fr(d, k) : fr(k, d)} of the cloth?`),
+        : `${who} buys a length of batik cloth and cuts it into ${d} equal parts. ${k === 1 ? 'One of the parts becomes' : `${k} of the parts become`} a tablecloth. Is it true that the tablecloth uses ${flip ? fr(d, k) : fr(k, d)} of the cloth?`),
       answer: !flip,
       whenWrong: flip
         ? { id: `Pecahan itu terbalik: banyak bagian yang dipakai (${k}) di atas, semua bagian (${d}) di bawah.`, en: `That fraction is upside down: the parts used (${k}) go on top, all the parts (${d}) at the bottom.` }
         : { id: `Memang benar: ${k} dari ${d} bagian sama dengan ${fr(k, d)}.`, en: `It is true: ${k} of ${d} equal parts is ${fr(k, d)}.` },
       hints: [{ id: 'Pembilang = bagian yang dipakai, penyebut = semua bagian.', en: 'Numerator = parts used, denominator = all the parts.' }],
-      solution: bi((l) => l === 'id' ? `Kain dibagi ${d} bagian dan ${k} dipakai, jadi pecahannya ${fr(k, d)}.` : `The cloth is cut into ${d} parts and ${k} are used, so the fraction is ${fr(k, d)}.`),
+      solution: bi((l) => l === 'id' ? `Kain dibagi ${d} bagian dan ${k} dipakai, jadi pecahannya ${fr(k, d)}.` : `The cloth is cut into ${d} parts and ${k} ${k === 1 ? 'is' : 'are'} used, so the fraction is ${fr(k, d)}.`),
     });
   },
 ];
@@ -486,9 +486,9 @@ const placeValue: Template[] = [
       stem: bi((l) => l === 'id'
         ? `Timbangan di pasar menunjukkan ${dec(x, 'id', 2)} kg ${item.id}. Angka ${t} pada bilangan itu bernilai …`
         : `The market scale shows ${dec(x, 'en', 2)} kg of ${item.en}. In that number, the digit ${t} is worth …`),
-      correct: { id: `${t} persepuluh (${dec(t / 10, 'id')})`, en: `${t} tenths (${dec(t / 10, 'en')})` },
+      correct: { id: `${t} persepuluh (${dec(t / 10, 'id')})`, en: `${count(t, 'tenth')} (${dec(t / 10, 'en')})` },
       distractors: [
-        { text: { id: `${t} perseratus (${dec(t / 100, 'id')})`, en: `${t} hundredths (${dec(t / 100, 'en')})` }, feedback: { id: 'Angka pertama di belakang koma adalah persepuluhan.', en: 'The first digit after the decimal point is tenths.' } },
+        { text: { id: `${t} perseratus (${dec(t / 100, 'id')})`, en: `${count(t, 'hundredth')} (${dec(t / 100, 'en')})` }, feedback: { id: 'Angka pertama di belakang koma adalah persepuluhan.', en: 'The first digit after the decimal point is tenths.' } },
         { text: { id: `${t} satuan`, en: `${t} ones` }, feedback: { id: 'Satuan ada di depan koma.', en: 'The ones are before the decimal point.' } },
         { text: { id: `${t} puluhan`, en: `${t} tens` }, feedback: { id: 'Puluhan ada di depan koma, dua tempat ke kiri.', en: 'Tens are before the decimal point, two places to the left.' } },
       ],
@@ -506,7 +506,7 @@ const placeValue: Template[] = [
     return numeric({
       stem: bi((l) => l === 'id'
         ? `Tinggi tanaman kacang hijau di kebun madrasah adalah ${whole} meter, ${t} persepuluh meter, dan ${h} perseratus meter. Tulis tingginya sebagai bilangan desimal (meter).`
-        : `The mung bean plant in the madrasah garden is ${whole} metres, ${t} tenths of a metre and ${h} hundredths of a metre tall. Write its height as a decimal (metres).`),
+        : `The mung bean plant in the madrasah garden is ${count(whole, 'metre')}, ${count(t, 'tenth')} of a metre and ${count(h, 'hundredth')} of a metre tall. Write its height as a decimal (metres).`),
       value: x,
       unit: 'm',
       wrong: [{ value: whole + t / 10 + h / 10, feedback: { id: 'Perseratusan ditulis di tempat kedua di belakang koma.', en: 'Hundredths go in the second place after the point.' } }],
