@@ -51,7 +51,7 @@ describe('operations', function () {
     for (const trustProxy of ['loopback', 'false', 'true']) {
       const other = await startTool(db, { trustProxy });
       try {
-        for (const headers of [{ 'x-forwarded-for': '203.0.113.7' }, { 'x-forwarded-for': '127.0.0.1' }, { forwarded: 'for=203.0.113.7' }, { 'x-real-ip': '203.0.113.7' }]) {
+        for (const headers of [{ 'x-forwarded-for': '203.0.113.7' }, { 'x-forwarded-for': '127.0.0.1' }, { forwarded: 'for=203.0.113.7' }, { 'x-real-ip': '203.0.113.7' }] as Record<string, string>[]) {
           const r = await fetch(`${other.url}/metrics`, { headers });
           expect(r.status, `${trustProxy} ${JSON.stringify(headers)}`).to.equal(403);
           expect(await r.text()).not.to.contain('jejak_');
