@@ -8,6 +8,7 @@ import path from 'node:path';
 import { testDialects, type TestDatabase } from '../support/db';
 import { startTool, type RunningTool } from '../support/tool';
 import { localhostCertificate } from '../support/tls';
+import { skipForMissing } from '../support/pending';
 
 const SAMPLE = path.resolve(__dirname, '../../config/nginx/jejak.conf');
 const NGINX = '/usr/sbin/nginx';
@@ -42,12 +43,8 @@ describe('deployment: the sample nginx configuration', function () {
   let nginx: ChildProcess | undefined;
   let tlsPort: number;
 
-  before(async function () {
-    if (!fs.existsSync(NGINX)) {
-      if (process.env.CI) throw new Error('nginx not installed; .ci/run should have installed nginx-light');
-      console.warn('    (nginx not installed: deployment test skipped; `apt-get install nginx-light` to run it)');
-      this.skip();
-    }
+  before(async () => {
+    if (!fs.existsSync(NGINX)) skipForMissing({ what: 'nginx', why: `${NGINX} missing (apt-get install nginx-light)` });
     db = await testDialects()[0].create();
     tool = await startTool(db, { trustProxy: 'loopback' });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jejak-nginx-'));
