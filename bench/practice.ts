@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BktModel } from '../src/kt/coldstart';
+import { MASTERY_EVIDENCE } from '../src/kt/estimate';
 import { chooseNextItem, NO_OVERRIDES, type PolicyHistoryEntry, type PolicyItem, type PolicySkill } from '../src/practice/policy';
 import { mulberry32 } from '../src/random';
 
@@ -71,7 +72,7 @@ function simulate(choose: Chooser, items: PolicyItem[], difficulty: Map<number, 
     const s = item.skillIds[0];
     const p = sigmoid(logit(known[s] ? 1 - TRUE.slip : TRUE.guess) - difficulty.get(item.id)!);
     const correct = rnd() < p;
-    history.push({ itemId: item.id, skillId: s, masteryBefore: state[s] });
+    history.push({ itemId: item.id, skillId: s, masteryBefore: state[s], kind: 'learn' });
     estimator.step(state, s, undefined, correct);
     if (!known[s]) {
       const ready = PREREQS[s].every((q) => known[q]);
@@ -105,7 +106,9 @@ function main(): void {
   const results: Record<string, ReturnType<typeof summary>> = {};
   const policies: Record<string, (rnd: () => number) => Chooser> = {
     'Jejak policy': (rnd) => (history, mastery, pSuccess) => {
-      const c = chooseNextItem({ skills, items, mastery, pSuccess, threshold: THRESHOLD, history, overrides: NO_OVERRIDES, random: rnd })!;
+      // Until this bench drives the server's estimator (issue 14 item 4): BKT's P(known) as a certain estimate.
+      const estimates = new Map([...mastery].map(([id, p]) => [id, { p, low: p, high: p, answers: MASTERY_EVIDENCE.minAnswers, items: MASTERY_EVIDENCE.minItems }]));
+      const c = chooseNextItem({ skills, items, estimates, pSuccess, threshold: THRESHOLD, history, overrides: NO_OVERRIDES, random: rnd })!;
       return items[c.itemId];
     },
     'random order': (rnd) => (history) => {

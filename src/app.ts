@@ -25,6 +25,7 @@ import { BankContents } from './content/bank-content';
 import { ModelCache } from './kt/models';
 import { createTrainingJobs, type TrainingJobs } from './kt/jobs/runner';
 import { enqueueScore } from './grades/outbox';
+import { estimatesPageRoutes } from './teacher/estimates-page';
 import { studentOverrides } from './teacher/overrides';
 import { PlatformServices } from './grades/platform-services';
 import { OutboxSender, type ScoreSender } from './grades/sender';
@@ -144,6 +145,7 @@ export async function createJejak(config: Config, log: Logger = createLogger(con
       privacyPublicRoutes({ db, render, config }),
       adminRoutes({ db, render, platforms, training, config, secret }),
       // Pages behind a launch: each part of Jejak adds its router here.
+      estimatesPageRoutes({ render }),
       sessionArea(db, config.publicUrl, secret, [privacySessionRoutes({ db, render, config }), teacherRoutes({ db, tracer, roster, render, events }), contentRoutes({ db, render }), practice.router, homeRoutes({ db, render }, practice.homes)]),
     ],
   });
@@ -225,6 +227,6 @@ function timedTracer(t: KnowledgeTracer, h: Histogram): KnowledgeTracer {
   return {
     ...t,
     knowledge: timed('knowledge', (s) => t.knowledge(s)),
-    classMastery: timed('class_mastery', (tenantId, contextId, bankId, subs) => t.classMastery(tenantId, contextId, bankId, subs)),
+    classEstimates: timed('class_estimates', (tenantId, contextId, bankId, subs) => t.classEstimates(tenantId, contextId, bankId, subs)),
   };
 }

@@ -24,6 +24,7 @@ export interface Database {
   kt_model: KtModelTable;
   kt_state: KtStateTable;
   kt_training_job: KtTrainingJobTable;
+  kt_calibration: KtCalibrationTable;
   audit_event: AuditEventTable;
   score_outbox: ScoreOutboxTable;
   roster_cache: RosterCacheTable;
@@ -265,6 +266,21 @@ export interface AttemptTable {
   /** 1 for a teacher's preview: never counted, never graded. */
   preview: number;
   created_at: number;
+  /** JSON: the activity's tried skills' estimates right after this answer, { skill id: [p, low, high, answers, items] } (src/kt/estimate.ts); null for a preview or an answer before migration 0012. */
+  estimates: string | null;
+}
+
+/** Item and skill difficulties learned from a tenant's attempts on a bank (src/kt/commands/calibrateBank.ts). */
+export interface KtCalibrationTable {
+  tenant_id: number;
+  bank_id: number;
+  /** Raised by each calibration: knowledge states carry it in their model key and are rebuilt when it changes. */
+  version: number;
+  /** JSON: src/kt/estimate.ts Calibration. */
+  params: string;
+  /** Non-preview attempts on the bank when it was computed. */
+  answers: number;
+  updated_at: number;
 }
 
 /** A trained knowledge-tracing model version. tenant_id null = trained on public data. */
@@ -295,7 +311,7 @@ export interface KtStateTable {
   context_id: string;
   user_sub: string;
   bank_id: number;
-  /** 'dkt:<model id>' or 'coldstart'. */
+  /** 'dkt:<model id>', or 'ability:<calibration version>' (the ability filter, src/kt/estimate.ts). */
   model_key: string;
   state: Buffer;
   /** Number of answers folded into the state. */

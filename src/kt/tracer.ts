@@ -1,12 +1,15 @@
 /**
  * Knowledge tracing inside the running tool: each student's state per (tenant, course, student,
- * bank, model) in `kt_state`, advanced by one step per answer, and the predictions practice and
- * teacher pages read from it.
+ * bank, model) in `kt_state`, advanced by one step per answer, and the estimates (src/kt/estimate.ts)
+ * practice and teacher pages read from it.
  *
  * Two estimators keep state side by side:
- * - 'coldstart' (Elo, coldstart.ts, no trained parameters) is always kept, so it serves from a
+ * - 'ability:<calibration version>' (the ability filter, estimate.ts) is always kept: it serves from a
  *   student's first answer, for a bank with no trained model, and for skills or items added to the
- *   bank after its model was trained;
+ *   bank after its model was trained; it also holds the evidence (answers, distinct items) and the
+ *   uncertainty every estimate carries, whichever model gives its centre. Its item difficulties come
+ *   from the bank's calibration (commands/calibrateBank.ts); a new calibration has a new version, so
+ *   states are rebuilt from the history with it (lazily, on first use);
  * - 'dkt:<model id>' is kept for the bank's active model. When another model becomes active, its
  *   states do not exist yet and are rebuilt from the attempts history on first use (lazily).
  *
@@ -14,16 +17,17 @@
  * the number of the student's non-preview attempts on the bank; otherwise it is rebuilt from the
  * history. So the state is always what a full recompute would give, whoever wrote the attempts.
  *
- * Multi-skill items: every estimator takes exactly one step per answer, on the item's *primary*
- * skill — the lowest skill id among the item's skills that the estimator knows. Training from
- * attempts (commands/trainBankModel.ts) uses the same rule, so serving sees what training saw.
+ * Multi-skill items: DKT takes exactly one step per answer, on the item's *primary* skill — the
+ * lowest skill id among the item's skills that the model knows (training, commands/trainBankModel.ts,
+ * uses the same rule). The ability filter counts the answer as evidence on each of the item's skills.
  */
 import { z } from 'zod';
 import type { Db } from '../db/schema';
 import { upsert } from '../db/writes';
 import type { Logger } from '../log';
-import { EloModel, type EloState } from './coldstart';
+import { Lru } from '../lru';
 import { BankContents, type BankContent } from '../content/bank-content';
+import { AbilityFilter, decodeAbility, difficultiesOf, encodeAbility, type AbilityState, type Calibration, type SkillEstimate } from './estimate';
 import { activeModel, ModelCache, type LoadedModel } from './models';
 import type { DktState } from './predict';
 
@@ -46,9 +50,9 @@ export interface TracedAnswer {
 
 /** What the tracer knows of one student at one moment. */
 export interface StudentKnowledge {
-  /** Per skill id of the bank: the probability the student answers a typical item of that skill correctly next. */
-  mastery: Map<number, number>;
-  /** P(correct) for each candidate item id (item-aware where the model is). Ids not in the bank are left out. */
+  /** Per skill id of the bank: the one estimate (estimate.ts) every page, the policy, the goal and the grade read. */
+  estimates: Map<number, SkillEstimate>;
+  /** P(correct) for each candidate item id (with the item's difficulty). Ids not in the bank are left out. */
   itemSuccess(itemIds: readonly number[]): Map<number, number>;
 }
 
@@ -67,8 +71,8 @@ export interface KnowledgeTracer {
    * stale on the next read and rebuilt from the history: never wrong, only recomputed.
    */
   readBeforeAnswer(student: StudentKey): Promise<Reading>;
-  /** Mastery of many students of a course at once (teacher views), in one batch call. */
-  classMastery(tenantId: number, contextId: string, bankId: number, userSubs: string[]): Promise<Map<string, Map<number, number>>>;
+  /** Estimates of many students of a course at once (teacher views), in one batch call. */
+  classEstimates(tenantId: number, contextId: string, bankId: number, userSubs: string[]): Promise<Map<string, Map<number, SkillEstimate>>>;
   /**
    * Forget a student's states (erasure, reset). States are rebuilt from the attempts, so a reset
    * must also remove (or mark as preview) the attempts it should no longer count.
@@ -100,71 +104,34 @@ interface Estimator<S> {
   fold(state: S, answer: Answer): void;
   encode(state: S): Buffer;
   decode(bytes: Uint8Array): S;
-  /** Per student, P(correct) for the skills it knows among `skillIds`. */
-  mastery(states: S[], skillIds: readonly number[]): Map<number, number>[];
-  /** P(correct) for the items it can predict. */
-  itemSuccess(state: S, items: ReadonlyMap<number, readonly number[]>): Map<number, number>;
 }
 
 type Course = Omit<StudentKey, 'userSub'>;
 
 // ---------------------------------------------------------------------------------------------
-// Cold start: Elo with per-skill abilities keyed by database skill id, so that skills added to the
-// bank later simply start at 0.
+// The ability filter (estimate.ts), over one bank and one calibration.
 
-interface ColdState {
-  global: number;
-  globalCount: number;
-  skills: Map<number, { theta: number; count: number }>;
-}
-
-function coldEstimator(): Estimator<ColdState> {
-  // One-skill Elo: each step or prediction views the student's global ability and one skill's.
-  const elo = EloModel.untrained(1);
-  const view = (s: ColdState, skillId: number | undefined): EloState => {
-    const own = skillId === undefined ? undefined : s.skills.get(skillId);
-    return { global: s.global, globalCount: s.globalCount, skill: Float64Array.of(own?.theta ?? 0), skillCount: Uint32Array.of(own?.count ?? 0) };
-  };
-  const primary = (skillIds: readonly number[]): number | undefined => (skillIds.length ? Math.min(...skillIds) : undefined);
+function abilityEstimator(filter: AbilityFilter, version: number): Estimator<AbilityState> {
   return {
-    key: 'coldstart',
-    initial: () => ({ global: 0, globalCount: 0, skills: new Map() }),
-    fold(state, answer) {
-      const skillId = primary(answer.skillIds);
-      const v = view(state, skillId);
-      elo.step(v, 0, undefined, answer.correct);
-      state.global = v.global;
-      state.globalCount = v.globalCount;
-      if (skillId !== undefined) state.skills.set(skillId, { theta: v.skill[0], count: v.skillCount[0] });
-    },
-    // Float64: [global, globalCount, then (skill id, θ, count) per skill seen].
-    encode(state) {
-      const out = new Float64Array(2 + 3 * state.skills.size);
-      out[0] = state.global;
-      out[1] = state.globalCount;
-      let at = 2;
-      for (const [id, s] of state.skills) out.set([id, s.theta, s.count], (at += 3) - 3);
-      return Buffer.from(out.buffer);
-    },
-    decode(bytes) {
-      const v = new Float64Array(Uint8Array.from(bytes).buffer);
-      const skills = new Map<number, { theta: number; count: number }>();
-      for (let at = 2; at + 2 < v.length; at += 3) skills.set(v[at], { theta: v[at + 1], count: v[at + 2] });
-      return { global: v[0], globalCount: v[1], skills };
-    },
-    mastery: (states, skillIds) => states.map((s) => new Map(skillIds.map((id) => [id, elo.predictItem(view(s, id), 0)]))),
-    itemSuccess(state, items) {
-      const out = new Map<number, number>();
-      for (const [itemId, skillIds] of items) out.set(itemId, elo.predictItem(view(state, primary(skillIds)), 0));
-      return out;
-    },
+    key: `ability:${version}`,
+    initial: () => filter.initial(),
+    fold: (state, answer) => filter.step(state, answer.itemId, answer.skillIds, answer.correct),
+    encode: encodeAbility,
+    decode: decodeAbility,
   };
 }
 
 // ---------------------------------------------------------------------------------------------
 // DKT: the LSTM's (h, c).
 
-function dktEstimator(m: LoadedModel): Estimator<DktState> {
+interface DktEstimator extends Estimator<DktState> {
+  /** Per student, the model's P(correct) for the skills it knows among `skillIds`. */
+  chances(states: DktState[], skillIds: readonly number[]): Map<number, number>[];
+  /** P(correct) for the items it can predict. */
+  itemSuccess(state: DktState, items: ReadonlyMap<number, readonly number[]>): Map<number, number>;
+}
+
+function dktEstimator(m: LoadedModel): DktEstimator {
   const p = m.predictor;
   const primarySkill = (skillIds: readonly number[]): number | undefined => {
     let best: number | undefined;
@@ -191,7 +158,7 @@ function dktEstimator(m: LoadedModel): Estimator<DktState> {
       const H = v.length / 2;
       return { h: v.slice(0, H), c: v.slice(H) };
     },
-    mastery(states, skillIds) {
+    chances(states, skillIds) {
       return p.predictBatch(states).map((probs) => {
         const out = new Map<number, number>();
         for (const id of skillIds) {
@@ -282,7 +249,14 @@ function groupStates(rows: { model_key: string | null; user_sub: string | null; 
 export interface Reading {
   counts: Map<string, number>;
   modelId: number | null;
+  /** The bank's calibration version for the tenant (0: none yet, the defaults). */
+  calibration: number;
   stored: StoredStates;
+}
+
+/** The tenant's calibration version of a bank, as a subquery. */
+function calibrationVersion(db: Db, course: Course) {
+  return db.selectFrom('kt_calibration').select('version').where('tenant_id', '=', course.tenantId).where('bank_id', '=', course.bankId);
 }
 
 /** One student's reading in one statement: what every page and every answer needs. */
@@ -293,20 +267,26 @@ async function readStudent(db: Db, student: StudentKey): Promise<Reading> {
     eb.selectFrom('kt_model').select('id')
       .where('tenant_id', '=', student.tenantId).where('bank_id', '=', student.bankId).where('status', '=', 'active')
       .limit(1).as('model_id'),
+    calibrationVersion(db, student).as('calibration'),
   ]);
   // The counts and the model as one row, with the student's states (if any) joined to it.
   const rows = await db.selectFrom(head.as('h'))
     .leftJoin('kt_state as s', (join) => join
       .on('s.tenant_id', '=', student.tenantId).on('s.context_id', '=', student.contextId)
       .on('s.bank_id', '=', student.bankId).on('s.user_sub', '=', student.userSub))
-    .select(['h.answered', 'h.model_id', 's.model_key', 's.user_sub', 's.state', 's.steps'])
+    .select(['h.answered', 'h.model_id', 'h.calibration', 's.model_key', 's.user_sub', 's.state', 's.steps'])
     .execute();
-  return { counts: new Map([[student.userSub, Number(rows[0]?.answered ?? 0)]]), modelId: rows[0]?.model_id ?? null, stored: groupStates(rows) };
+  return {
+    counts: new Map([[student.userSub, Number(rows[0]?.answered ?? 0)]]), modelId: rows[0]?.model_id ?? null,
+    calibration: Number(rows[0]?.calibration ?? 0), stored: groupStates(rows),
+  };
 }
 
 async function readClass(db: Db, course: Course, subs: readonly string[]): Promise<Reading> {
-  const [counts, active, stored] = await Promise.all([answerCounts(db, course, subs), activeModel(db, course.tenantId, course.bankId), storedStates(db, course, subs)]);
-  return { counts, modelId: active?.id ?? null, stored };
+  const [counts, active, calibration, stored] = await Promise.all([
+    answerCounts(db, course, subs), activeModel(db, course.tenantId, course.bankId), calibrationVersion(db, course).executeTakeFirst(), storedStates(db, course, subs),
+  ]);
+  return { counts, modelId: active?.id ?? null, calibration: calibration?.version ?? 0, stored };
 }
 
 async function saveState(db: Db, course: Course, userSub: string, key: string, state: Buffer, steps: number, at: number): Promise<void> {
@@ -338,25 +318,44 @@ async function currentStates<S>(db: Db, course: Course, subs: readonly string[],
 }
 
 const processModels = new ModelCache();
+/** Calibrations read, by tenant, bank and version (a version's row never changes: a new calibration is a new version). */
+const processCalibrations = new Lru<string, Promise<Calibration | undefined>>(256);
+
+const calibrationSchema = z.object({ items: z.record(z.string(), z.number()), skills: z.record(z.string(), z.number()) });
 
 export function createTracer(deps: TracerDeps): KnowledgeTracer {
   const { db, log } = deps;
   const models = deps.models ?? processModels;
   const banks = deps.banks ?? new BankContents();
-  const cold = coldEstimator();
 
-  const dktOf = async (conn: Db, modelId: number | null): Promise<Estimator<DktState> | null> => (modelId === null ? null : dktEstimator(await models.get(conn, modelId)));
+  const dktOf = async (conn: Db, modelId: number | null): Promise<DktEstimator | null> => (modelId === null ? null : dktEstimator(await models.get(conn, modelId)));
+
+  /** The ability filter of the bank under the tenant's calibration `version` (0: defaults only). */
+  async function filterOf(conn: Db, course: Course, bank: BankContent, version: number): Promise<{ filter: AbilityFilter; est: Estimator<AbilityState> }> {
+    const key = `${course.tenantId}:${course.bankId}:${version}`;
+    let calibration = version === 0 ? Promise.resolve(undefined) : processCalibrations.get(key);
+    if (!calibration) {
+      calibration = conn.selectFrom('kt_calibration').select('params')
+        .where('tenant_id', '=', course.tenantId).where('bank_id', '=', course.bankId).where('version', '=', version)
+        .executeTakeFirst().then((r) => r && calibrationSchema.parse(JSON.parse(r.params)));
+      calibration.catch(() => processCalibrations.delete(key));
+      processCalibrations.set(key, calibration);
+    }
+    const filter = new AbilityFilter(difficultiesOf(bank, await calibration));
+    return { filter, est: abilityEstimator(filter, version) };
+  }
 
   /**
-   * Each student's knowledge from their states: the model's where it knows the skill or item, the
-   * cold start's elsewhere.
+   * Each student's knowledge from their states: the model's chances where it knows the skill or item,
+   * the ability filter's elsewhere; evidence and uncertainty always from the ability filter.
    */
-  function knowledgeFrom(bank: BankContent, dkt: Estimator<DktState> | null, dktStates: DktState[], coldStates: ColdState[]): StudentKnowledge[] {
-    const fromModel = dkt ? dkt.mastery(dktStates, bank.skillIds) : [];
-    const uncovered = bank.skillIds.filter((id) => !fromModel[0]?.has(id));
-    const fromCold = uncovered.length ? cold.mastery(coldStates, uncovered) : [];
-    return coldStates.map((coldState, i) => ({
-      mastery: new Map(bank.skillIds.map((id) => [id, fromModel[i]?.get(id) ?? fromCold[i].get(id)!])),
+  function knowledgeFrom(bank: BankContent, filter: AbilityFilter, dkt: DktEstimator | null, dktStates: DktState[], abilities: AbilityState[]): StudentKnowledge[] {
+    const fromModel = dkt ? dkt.chances(dktStates, bank.skillIds) : [];
+    return abilities.map((ability, i) => ({
+      estimates: new Map(bank.skillIds.map((id) => {
+        const p = fromModel[i]?.get(id);
+        return [id, p === undefined ? filter.estimate(ability, id) : filter.estimateAround(ability, id, p)];
+      })),
       itemSuccess(itemIds) {
         const items = new Map<number, readonly number[]>();
         for (const id of itemIds) {
@@ -364,17 +363,16 @@ export function createTracer(deps: TracerDeps): KnowledgeTracer {
           if (item) items.set(id, item.skillIds);
         }
         const model = dkt ? dkt.itemSuccess(dktStates[i], items) : new Map<number, number>();
-        const rest = new Map([...items].filter(([id]) => !model.has(id)));
-        const coldP = rest.size ? cold.itemSuccess(coldState, rest) : new Map<number, number>();
-        return new Map([...items.keys()].map((id) => [id, model.get(id) ?? coldP.get(id)!]));
+        return new Map([...items].map(([id, skillIds]) => [id, model.get(id) ?? filter.itemSuccess(ability, id, skillIds)]));
       },
     }));
   }
 
   async function knowledgeOf(conn: Db, course: Course, subs: readonly string[], r: Reading): Promise<StudentKnowledge[]> {
     const [bank, dkt] = await Promise.all([banks.bank(conn, course.bankId), dktOf(conn, r.modelId)]);
+    const { filter, est } = await filterOf(conn, course, bank, r.calibration);
     const dktStates = dkt ? await currentStates(conn, course, subs, dkt, r) : [];
-    return knowledgeFrom(bank, dkt, dktStates, await currentStates(conn, course, subs, cold, r));
+    return knowledgeFrom(bank, filter, dkt, dktStates, await currentStates(conn, course, subs, est, r));
   }
 
   return {
@@ -402,17 +400,18 @@ export function createTracer(deps: TracerDeps): KnowledgeTracer {
         return (await currentStates(tx, student, [sub], est, r))[0];
       };
       const [bank, dkt] = await Promise.all([banks.bank(tx, student.bankId), dktOf(tx, r.modelId)]);
-      const coldState = await advance(cold);
+      const { filter, est } = await filterOf(tx, student, bank, r.calibration);
+      const ability = await advance(est);
       const dktState = dkt ? await advance(dkt) : undefined;
-      return knowledgeFrom(bank, dkt, dktState ? [dktState] : [], [coldState])[0];
+      return knowledgeFrom(bank, filter, dkt, dktState ? [dktState] : [], [ability])[0];
     },
 
-    async classMastery(tenantId, contextId, bankId, userSubs) {
+    async classEstimates(tenantId, contextId, bankId, userSubs) {
       const subs = [...new Set(userSubs)];
       if (subs.length === 0) return new Map();
       const course = { tenantId, contextId, bankId };
       const all = await knowledgeOf(db, course, subs, await readClass(db, course, subs));
-      return new Map(subs.map((sub, i) => [sub, all[i].mastery]));
+      return new Map(subs.map((sub, i) => [sub, all[i].estimates]));
     },
 
     async forget(tx, key) {

@@ -3,6 +3,7 @@
  * (the activity's skills, the engine's estimates, what the student did, the teacher's overrides) comes
  * in as data, so its properties can be tested and simulated without a database.
  */
+import { isMastered, type SkillEstimate } from '../kt/estimate';
 
 export interface PolicySkill {
   id: number;
@@ -22,8 +23,10 @@ export interface PolicyHistoryEntry {
   itemId: number;
   /** The skill the item was chosen to practise. */
   skillId: number;
-  /** The engine's mastery of that skill when the item was shown. */
+  /** The estimate's p (src/kt/estimate.ts) of that skill when the item was shown. */
   masteryBefore: number;
+  /** Why it was chosen. */
+  kind: ChoiceKind;
 }
 
 export interface TeacherOverrides {
@@ -42,24 +45,24 @@ export interface PolicyOptions {
   band: [number, number];
   /** At most this many learning items in a row before a mastered skill comes back for review. */
   reviewEvery: number;
-  /** A skill is "stuck" after this many attempts on it… */
+  /** A skill is "stuck" after this many attempts on it (counted afresh after each pause)… */
   stuckAttempts: number;
-  /** …during which its mastery rose by less than this. */
+  /** …during which its estimate rose by less than this. */
   stuckMinGain: number;
   /** A stuck skill rests for this many items on other skills before it is tried again. */
   stuckRest: number;
 }
 
-export const DEFAULT_POLICY: PolicyOptions = { band: [0.6, 0.8], reviewEvery: 6, stuckAttempts: 10, stuckMinGain: 0.05, stuckRest: 10 };
+export const DEFAULT_POLICY: PolicyOptions = { band: [0.6, 0.8], reviewEvery: 6, stuckAttempts: 6, stuckMinGain: 0.05, stuckRest: 8 };
 
 export interface PolicyInput {
   /** The activity's skills, in the teacher's order. */
   skills: PolicySkill[];
   /** Items of the bank that practise at least one of the activity's skills. */
   items: PolicyItem[];
-  /** The engine's P(skill mastered), per skill id. */
-  mastery: ReadonlyMap<number, number>;
-  /** The engine's P(correct) on each item's next attempt, per item id. */
+  /** The one estimate per skill id (src/kt/estimate.ts); "mastered" is its status against `threshold`. */
+  estimates: ReadonlyMap<number, SkillEstimate>;
+  /** The engine's P(correct) on each item's next attempt (with the item's difficulty), per item id. */
   pSuccess: ReadonlyMap<number, number>;
   /** The activity's mastery goal (0–1). */
   threshold: number;
@@ -73,8 +76,11 @@ export interface PolicyInput {
 /**
  * - learn: an unmastered skill whose prerequisites are mastered;
  * - review: a mastered skill brought back so it is not forgotten (also when everything is mastered);
+ *   mastery needs several answers, so a first exposure is never a review;
  * - fixed: the teacher chose a fixed order;
- * - fallback: every remaining skill waits for a stuck prerequisite, so one is tried anyway.
+ * - fallback: every unmastered skill the student may practise is resting (stuck), and nothing is
+ *   mastered to review: the one that has rested longest is tried again. Never a skill whose
+ *   prerequisites are not mastered.
  */
 export type ChoiceKind = 'learn' | 'review' | 'fixed' | 'fallback';
 
@@ -82,9 +88,11 @@ export interface PolicyChoice {
   itemId: number;
   skillId: number;
   kind: ChoiceKind;
-  /** The engine's estimates the choice was made on, to explain it to the student. */
+  /** The estimate's p of the skill and the item's predicted success the choice was made on, to explain it to the student. */
   mastery: number;
   pSuccess: number;
+  /** The student has not answered this skill before: the first item of it. */
+  firstTime: boolean;
   /** The stuck skill the policy just moved away from, when it did. */
   movedFromStuck: number | null;
   /** Skills resting because the student is stuck on them. */
@@ -104,13 +112,14 @@ export function chooseNextItem(input: PolicyInput): PolicyChoice | null {
   const last = input.history.at(-1);
   // Never the item just answered, unless the activity has no other.
   const items = inScope.length > 1 && last ? inScope.filter((i) => i.id !== last.itemId) : inScope;
-  const mastery = (skill: number) => input.mastery.get(skill) ?? 0;
-  const pSuccess = (item: number) => input.pSuccess.get(item) ?? 0.5;
-  const isMastered = (skill: number) => mastery(skill) >= input.threshold;
-  const paused = scope.filter((s) => !unlocked.has(s.id) && isResting(s.id, input.history, mastery(s.id), input.threshold, o)).map((s) => s.id);
+  const estimate = (skill: number) => input.estimates.get(skill);
+  const mastery = (skill: number) => estimate(skill)?.p ?? 0;
+  const pSuccess = (item: number) => input.pSuccess.get(item) ?? 0;
+  const isMasteredSkill = (skill: number) => isMastered(estimate(skill), input.threshold);
+  const paused = scope.filter((s) => !unlocked.has(s.id) && stuckState(s.id, input.history, mastery(s.id), isMasteredSkill(s.id), o).resting).map((s) => s.id);
   const pausedSet = new Set(paused);
   const choice = (item: PolicyItem, skillId: number, kind: ChoiceKind): PolicyChoice => ({
-    itemId: item.id, skillId, kind, mastery: mastery(skillId), pSuccess: pSuccess(item.id),
+    itemId: item.id, skillId, kind, mastery: mastery(skillId), pSuccess: pSuccess(item.id), firstTime: (estimate(skillId)?.answers ?? 0) === 0,
     movedFromStuck: last && pausedSet.has(last.skillId) ? last.skillId : null, pausedSkills: paused,
   });
 
@@ -124,13 +133,15 @@ export function chooseNextItem(input: PolicyInput): PolicyChoice | null {
   }
 
   const itemsOf = (skill: number) => items.filter((i) => i.skillIds.includes(skill));
-  const ready = (s: PolicySkill) => unlocked.has(s.id) || s.prerequisites.every((p) => !scopeIds.has(p) || isMastered(p));
-  const learnable = scope.filter((s) => !isMastered(s.id) && !pausedSet.has(s.id) && ready(s) && itemsOf(s.id).length > 0);
-  const reviewable = scope.filter((s) => isMastered(s.id) && itemsOf(s.id).length > 0);
+  // A prerequisite is waited for only when the student can practise it here (in the activity, with items).
+  const ready = (s: PolicySkill) => unlocked.has(s.id) || s.prerequisites.every((p) => !scopeIds.has(p) || !inScope.some((i) => i.skillIds.includes(p)) || isMasteredSkill(p));
+  const open = scope.filter((s) => !isMasteredSkill(s.id) && ready(s) && itemsOf(s.id).length > 0);
+  const learnable = open.filter((s) => !pausedSet.has(s.id));
+  const reviewable = scope.filter((s) => isMasteredSkill(s.id) && ready(s) && itemsOf(s.id).length > 0);
 
   const pick = (skill: number, kind: ChoiceKind) => choice(bestInBand(itemsOf(skill), pSuccess, o.band, input.history, input.random), skill, kind);
 
-  const sinceReview = itemsSinceReview(input.history, input.threshold);
+  const sinceReview = itemsSinceReview(input.history);
   if (reviewable.length && (!learnable.length || sinceReview >= o.reviewEvery)) {
     return pick(leastRecentlyPractised(reviewable.map((s) => s.id), input.history), 'review');
   }
@@ -141,30 +152,45 @@ export function chooseNextItem(input: PolicyInput): PolicyChoice | null {
     const target = prerequisites[0] ?? chooseLearningSkill(learnable, last?.skillId, mastery);
     return pick(target.id, 'learn');
   }
-  // Nothing learnable nor reviewable: every unmastered skill rests or waits on a resting one.
-  const remaining = scope.filter((s) => itemsOf(s.id).length > 0);
-  const target = remaining.find((s) => !pausedSet.has(s.id)) ?? leastRecentlyPractisedSkill(remaining, input.history);
-  return pick(target.id, 'fallback');
+  // Nothing learnable nor reviewable: every skill the student may practise rests; the one resting longest comes back.
+  if (open.length) return pick(leastRecentlyPractised(open.map((s) => s.id), input.history), 'fallback');
+  // Every skill is waiting on a prerequisite the student cannot practise here (or there are no items): review anything.
+  const any = scope.filter((s) => itemsOf(s.id).length > 0 && ready(s));
+  if (!any.length) return null;
+  return pick(leastRecentlyPractised(any.map((s) => s.id), input.history), 'fallback');
 }
 
 /**
- * Stuck: the last `stuckAttempts` attempts on the skill raised its mastery by less than `stuckMinGain`
- * and it is still below the goal. It then rests while the student answers `stuckRest` other items.
+ * A skill's pauses: going through the student's attempts on it, each time `stuckAttempts` attempts
+ * (counted since the start or since the last pause) raised its estimate by less than `stuckMinGain`
+ * while it was not mastered, the skill was paused. It rests (is `resting`) from its latest pause
+ * until the student has answered `stuckRest` items of other skills — or the policy, with nothing
+ * else to offer, brings it back; tried again, a further run of failures pauses it again.
  */
-export function isResting(skill: number, history: PolicyHistoryEntry[], masteryNow: number, threshold: number, o: PolicyOptions): boolean {
-  if (masteryNow >= threshold) return false;
+export function stuckState(skill: number, history: PolicyHistoryEntry[], pNow: number, masteredNow: boolean, o: PolicyOptions): { pauses: number; resting: boolean } {
   const onSkill: number[] = [];
   history.forEach((h, i) => h.skillId === skill && onSkill.push(i));
-  if (onSkill.length < o.stuckAttempts) return false;
-  const windowStart = history[onSkill[onSkill.length - o.stuckAttempts]];
-  if (masteryNow - windowStart.masteryBefore >= o.stuckMinGain) return false;
-  const itemsSince = history.length - 1 - onSkill[onSkill.length - 1];
-  return itemsSince < o.stuckRest;
+  const after = (j: number) => (j + 1 < onSkill.length ? history[onSkill[j + 1]].masteryBefore : pNow);
+  let pauses = 0;
+  let pausedAt = -1;
+  let windowStart = 0;
+  for (let j = 0; j < onSkill.length; j++) {
+    if (j - windowStart + 1 < o.stuckAttempts) continue;
+    const from = history[onSkill[j - o.stuckAttempts + 1]].masteryBefore;
+    if (after(j) - from < o.stuckMinGain && !(j === onSkill.length - 1 && masteredNow)) {
+      pauses++;
+      pausedAt = j;
+      windowStart = j + 1;
+    }
+  }
+  const lastOnSkill = onSkill.length - 1;
+  const resting = !masteredNow && pausedAt >= 0 && pausedAt === lastOnSkill && history.length - 1 - onSkill[lastOnSkill] < o.stuckRest;
+  return { pauses, resting };
 }
 
-/** Items answered since the last review of a skill that was mastered at the time (or since the start). */
-function itemsSinceReview(history: PolicyHistoryEntry[], threshold: number): number {
-  for (let i = history.length - 1; i >= 0; i--) if (history[i].masteryBefore >= threshold) return history.length - 1 - i;
+/** Items answered since the last review (or since the start). */
+function itemsSinceReview(history: PolicyHistoryEntry[]): number {
+  for (let i = history.length - 1; i >= 0; i--) if (history[i].kind === 'review') return history.length - 1 - i;
   return history.length;
 }
 
@@ -179,29 +205,26 @@ function leastRecentlyPractised(skills: number[], history: PolicyHistoryEntry[])
   return [...skills].sort((a, b) => (lastSeen.get(a) ?? -1) - (lastSeen.get(b) ?? -1))[0];
 }
 
-function leastRecentlyPractisedSkill(skills: PolicySkill[], history: PolicyHistoryEntry[]): PolicySkill {
-  const id = leastRecentlyPractised(skills.map((s) => s.id), history);
-  return skills.find((s) => s.id === id)!;
-}
-
 /**
- * The item whose predicted success is nearest the band (inside it when any is), preferring items the
- * student has seen least; random among equals.
+ * Among the skill's items the student has seen least (unseen ones while any are left: no item comes
+ * back while the skill has new ones), the one whose predicted success is nearest the band (inside it
+ * when any is); random among equals.
  */
 function bestInBand(candidates: PolicyItem[], pSuccess: (i: number) => number, [lo, hi]: [number, number], history: PolicyHistoryEntry[], random: () => number): PolicyItem {
   const timesSeen = new Map<number, number>();
   for (const h of history) timesSeen.set(h.itemId, (timesSeen.get(h.itemId) ?? 0) + 1);
+  const leastSeen = Math.min(...candidates.map((i) => timesSeen.get(i.id) ?? 0));
+  const fresh = candidates.filter((i) => (timesSeen.get(i.id) ?? 0) === leastSeen);
   const distance = (p: number) => (p < lo ? lo - p : p > hi ? p - hi : 0);
   let best: PolicyItem[] = [];
-  let bestKey: [number, number] = [Infinity, Infinity];
-  for (const item of candidates) {
-    // Outside the band, distances within 0.05 of each other count as equal, so a fresh item beats a slightly better-fitting old one.
-    const key: [number, number] = [Math.ceil(distance(pSuccess(item.id)) / 0.05), timesSeen.get(item.id) ?? 0];
-    const cmp = key[0] - bestKey[0] || key[1] - bestKey[1];
-    if (cmp < 0) {
+  let bestKey = Infinity;
+  for (const item of fresh) {
+    // Outside the band, distances within 0.05 of each other count as equal.
+    const key = Math.ceil(distance(pSuccess(item.id)) / 0.05);
+    if (key < bestKey) {
       best = [item];
       bestKey = key;
-    } else if (cmp === 0) {
+    } else if (key === bestKey) {
       best.push(item);
     }
   }

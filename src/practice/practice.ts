@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Db, PracticePresentationTable } from '../db/schema';
 import type { KnowledgeTracer, StudentKey, StudentKnowledge } from '../kt/tracer';
+import { NOT_TRIED, statusOf, type EstimateStatus, type SkillEstimate } from '../kt/estimate';
 import type { ScoreChange } from '../grades/outbox';
 import type { Locale } from '../web/i18n';
 import { randomToken } from '../crypto';
@@ -38,8 +39,11 @@ export function studentKey(l: Learner): StudentKey {
 /** presentation.reason: why the item was chosen, in the engine's numbers at that moment. */
 export interface PresentationReason {
   kind: ChoiceKind;
+  /** The skill's estimate p (src/kt/estimate.ts) when shown. */
   mastery: number;
   pSuccess: number;
+  /** The student's first item of the skill (absent on presentations stored before it was recorded). */
+  firstTime?: boolean;
   movedFromStuck: number | null;
 }
 
@@ -50,20 +54,23 @@ function toPresentation(r: PracticePresentationTable): Presentation {
 }
 
 export interface SkillProgress extends BankSkill {
-  mastery: number;
+  /** The one estimate (src/kt/estimate.ts) and its status against the activity's goal. */
+  estimate: SkillEstimate;
+  status: EstimateStatus;
   mastered: boolean;
   /** Resting because the student is stuck on it. */
   paused: boolean;
 }
 
 /** The activity's skills for this student (the teacher's skipped ones left out), with mastery. */
-export async function skillProgress(deps: PracticeDeps, l: Learner, locale: Locale, mastery: ReadonlyMap<number, number>, overrides: TeacherOverrides, paused: number[] = []): Promise<SkillProgress[]> {
+export async function skillProgress(deps: PracticeDeps, l: Learner, locale: Locale, estimates: ReadonlyMap<number, SkillEstimate>, overrides: TeacherOverrides, paused: number[] = []): Promise<SkillProgress[]> {
   const all = localisedSkills((await deps.banks.bank(deps.db, l.activity.bankId)).skills, locale);
   const skipped = new Set(overrides.skippedSkills);
   const chosen = l.activity.settings.skillIds.filter((id) => !skipped.has(id));
   return chosen.map((id) => all.find((s) => s.id === id)).filter((s): s is BankSkill => !!s).map((s) => {
-    const m = mastery.get(s.id) ?? 0;
-    return { ...s, mastery: m, mastered: m >= l.activity.settings.masteryThreshold, paused: paused.includes(s.id) };
+    const estimate = estimates.get(s.id) ?? NOT_TRIED;
+    const status = statusOf(estimate, l.activity.settings.masteryThreshold);
+    return { ...s, estimate, status, mastered: status === 'mastered', paused: paused.includes(s.id) };
   });
 }
 
@@ -101,7 +108,13 @@ async function openAndHistory(db: Db, l: Learner): Promise<{ open: PracticePrese
   const rows = await presentations(db, l).orderBy('answered_at').orderBy('presented_at').execute();
   const answered = rows.filter((r) => r.answered_at !== null);
   const open = rows.filter((r) => r.answered_at === null).at(-1);
-  return { open, history: answered.map((r) => ({ itemId: r.item_id, skillId: r.skill_id, masteryBefore: (JSON.parse(r.reason) as PresentationReason).mastery })) };
+  return { open, history: answered.map(historyEntry) };
+}
+
+/** An answered presentation as the policy reads it. */
+export function historyEntry(r: Pick<PracticePresentationTable, 'item_id' | 'skill_id' | 'reason'>): PolicyHistoryEntry {
+  const why = JSON.parse(r.reason) as PresentationReason;
+  return { itemId: r.item_id, skillId: r.skill_id, masteryBefore: why.mastery, kind: why.kind };
 }
 
 /** Items of the bank practising at least one of the activity's skills (the policy keeps those entirely inside them). */
@@ -114,7 +127,7 @@ async function activityItems(deps: PracticeDeps, l: Learner): Promise<PolicyItem
 
 export interface CurrentItem {
   presentation: Presentation;
-  mastery: Map<number, number>;
+  estimates: Map<number, SkillEstimate>;
   overrides: TeacherOverrides;
   pausedSkills: number[];
 }
@@ -130,23 +143,23 @@ export async function currentItem(deps: PracticeDeps, l: Learner, now = Date.now
     deps.studentOverrides(db, { tenantId: l.tenantId, activityId: l.activity.id, userSub: l.userSub }),
     openAndHistory(db, l), activityItems(deps, l), deps.banks.bank(db, l.activity.bankId),
   ]);
-  const { mastery } = knowledge;
+  const { estimates } = knowledge;
   const choice = chooseNextItem({
     skills: l.activity.settings.skillIds.map((id) => ({ id, prerequisites: bank.skills.find((s) => s.id === id)?.prerequisites ?? [] })),
-    items, mastery, threshold: l.activity.settings.masteryThreshold, history: past, overrides,
+    items, estimates, threshold: l.activity.settings.masteryThreshold, history: past, overrides,
     random: () => crypto.randomInt(0, 1 << 30) / (1 << 30),
     pSuccess: knowledge.itemSuccess(items.map((i) => i.id)),
   });
-  if (open) return { presentation: toPresentation(open), mastery, overrides, pausedSkills: choice?.pausedSkills ?? [] };
+  if (open) return { presentation: toPresentation(open), estimates, overrides, pausedSkills: choice?.pausedSkills ?? [] };
   if (!choice) return undefined;
-  const reason: PresentationReason = { kind: choice.kind, mastery: choice.mastery, pSuccess: choice.pSuccess, movedFromStuck: choice.movedFromStuck };
+  const reason: PresentationReason = { kind: choice.kind, mastery: choice.mastery, pSuccess: choice.pSuccess, firstTime: choice.firstTime, movedFromStuck: choice.movedFromStuck };
   const row: PracticePresentationTable = {
     token: randomToken(18), tenant_id: l.tenantId, context_id: l.contextId, activity_id: l.activity.id, user_sub: l.userSub,
     preview: l.preview ? 1 : 0, item_id: choice.itemId, skill_id: choice.skillId, reason: JSON.stringify(reason),
     hints_used: 0, solution_shown: 0, presented_at: now, answered_at: null, attempt_id: null,
   };
   await db.insertInto('practice_presentation').values(row).execute();
-  return { presentation: toPresentation(row), mastery, overrides, pausedSkills: choice.pausedSkills };
+  return { presentation: toPresentation(row), estimates, overrides, pausedSkills: choice.pausedSkills };
 }
 
 /** Records that one more hint was shown (at most `available`); hints of an answered item are not counted. */

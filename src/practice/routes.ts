@@ -163,7 +163,7 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
   function common(l: Learner, launch: LaunchContext, skills: SkillProgress[]) {
     const locale = launch.locale;
     return {
-      locale, title: l.activity.title, activityTitle: l.activity.title, preview: l.preview, skills: skills.map(skillView),
+      locale, title: l.activity.title, activityTitle: l.activity.title, preview: l.preview, skills: skills.map((s) => skillView(s, locale)),
       goalText: translate(locale, 'practice.goal_is', { percent: pct(l.activity.settings.masteryThreshold) }),
     };
   }
@@ -179,7 +179,7 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
     const current = await currentItem(d.practice, l);
     if (!current) return renderNotReady(res, true);
     const { presentation: shown } = current;
-    const skills = await skillProgress(d.practice, l, locale, current.mastery, current.overrides, current.pausedSkills);
+    const skills = await skillProgress(d.practice, l, locale, current.estimates, current.overrides, current.pausedSkills);
     const item = await itemOf(shown.item_id);
     const assetBase = assetBaseFor(launch.sessionId);
     const itemHtml = renderItemForm(item, locale, { assetBase });
@@ -261,9 +261,9 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
     const wantsSolution = req.query.solution === '1';
     if (wantsSolution) await markSolutionShown(db, l, shown.token);
     const solutionHtml = wantsSolution ? renderSolution(item, locale, { assetBase }) : '';
-    const [{ mastery }, overrides, progress] = await Promise.all([knowledgeOf(d.practice, l), overridesOf(l), progressOf(db, l)]);
-    const skills = await skillProgress(d.practice, l, locale, mastery, overrides);
-    const changed = skills.map((s) => (s.id === shown.skill_id ? { ...s, before: shown.reason.mastery } : s));
+    const [{ estimates }, overrides, progress] = await Promise.all([knowledgeOf(d.practice, l), overridesOf(l), progressOf(db, l)]);
+    const skills = await skillProgress(d.practice, l, locale, estimates, overrides);
+    const changed = skills.map((s) => (s.id === shown.skill_id ? { ...s, before: shown.reason.firstTime ? null : shown.reason.mastery } : s));
     const here = `${base(launch)}/practice/answered/${encodeURIComponent(shown.token)}`;
     d.render(res, 'practice/answered', {
       ...common(l, launch, changed),
@@ -279,17 +279,17 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
     const locale = launch.locale;
     const l = await learnerOrExplain(req, res);
     if (!l) return;
-    const [{ mastery }, overrides, progress] = await Promise.all([knowledgeOf(d.practice, l), overridesOf(l), progressWithTimeOf(db, l)]);
-    const skills = await skillProgress(d.practice, l, locale, mastery, overrides);
+    const [{ estimates }, overrides, progress] = await Promise.all([knowledgeOf(d.practice, l), overridesOf(l), progressWithTimeOf(db, l)]);
+    const skills = await skillProgress(d.practice, l, locale, estimates, overrides);
     const mastered = skills.filter((s) => s.mastered);
     const ready = (s: SkillProgress) => s.prerequisites.every((p) => !skills.some((o) => o.id === p && !o.mastered));
-    const next = skills.filter((s) => !s.mastered).sort((a, b) => Number(ready(b)) - Number(ready(a)) || b.mastery - a.mastery).slice(0, 3);
+    const next = skills.filter((s) => !s.mastered).sort((a, b) => Number(ready(b)) - Number(ready(a)) || b.estimate.p - a.estimate.p).slice(0, 3);
     d.render(res, 'practice/summary', {
       ...common(l, launch, skills),
       answeredText: translate(locale, 'practice.summary_answered', {
         answered: progress?.answered ?? 0, correct: progress?.correct ?? 0, minutes: Math.max(1, Math.round((progress?.timeSpentMs ?? 0) / 60_000)),
       }),
-      mastered: mastered.map(skillView), next: next.map(skillView), moreUrl: `${base(launch)}/practice?more=1`,
+      mastered: mastered.map((s) => skillView(s, locale)), next: next.map((s) => skillView(s, locale)), moreUrl: `${base(launch)}/practice?more=1`,
     });
   }));
 
@@ -300,10 +300,11 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
   return { router: r, homes: { student: showPractice, deepLinking: showPlace, teacher: teacherHome } };
 }
 
-function skillView(s: SkillProgress & { before?: number }) {
+/** `before`: the estimate when the item was shown, null when the skill had not been tried. */
+function skillView(s: SkillProgress & { before?: number | null }, locale: Locale) {
   return {
-    id: s.id, name: s.name, percent: pct(s.mastery), mastered: s.mastered, paused: s.paused,
-    change: s.before === undefined ? undefined : `${pct(s.before)}% → ${pct(s.mastery)}%`,
+    id: s.id, name: s.name, percent: pct(s.estimate.p), notTried: s.status === 'not_tried', mastered: s.mastered, paused: s.paused,
+    change: s.before === undefined ? undefined : `${s.before === null ? translate(locale, 'practice.not_tried') : `${pct(s.before)}%`} → ${pct(s.estimate.p)}%`,
   };
 }
 
@@ -311,7 +312,9 @@ function skillView(s: SkillProgress & { before?: number }) {
 export function reasonText(locale: Locale, reason: PresentationReason, skill: string): string {
   const p = pct(reason.pSuccess);
   const chance = translate(locale, `practice.chance.${p >= 80 ? 'high' : p >= 60 ? 'good' : p >= 40 ? 'even' : 'low'}`);
-  return translate(locale, `practice.reason.${reason.kind}`, { skill, mastery: pct(reason.mastery), p, chance });
+  // A skill's first item is introduced as new, with no estimate to quote: nothing is known of it yet.
+  const kind = reason.firstTime && reason.kind === 'learn' ? 'new' : reason.kind;
+  return translate(locale, `practice.reason.${kind}`, { skill, mastery: pct(reason.mastery), p, chance });
 }
 
 const asList = (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);

@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { isMastered, statusOf, type SkillEstimate } from '../kt/estimate';
 
 /**
  * An activity's settings, as the teacher chose them when placing it (stored as activity.settings).
  * - length: 'range' ends after `max` items, or earlier once the goal is reached and `min` items were
  *   answered; 'until_mastered' ends when the goal is reached.
- * - gradeMode: 'mastery' grades how close each chosen skill is to the goal; 'accuracy' the share of
+ * - gradeMode: 'mastery' grades each chosen skill by its estimate (skillCredit); 'accuracy' the share of
  *   correct answers.
  */
 export const ActivitySettings = z.object({
@@ -23,9 +24,9 @@ export function parseSettings(json: string): ActivitySettings {
   return ActivitySettings.parse(JSON.parse(json));
 }
 
-/** The goal: every skill still in the student's practice is mastered. */
-export function goalReached(skillIds: number[], mastery: ReadonlyMap<number, number>, threshold: number): boolean {
-  return skillIds.every((s) => (mastery.get(s) ?? 0) >= threshold);
+/** The goal: every skill still in the student's practice is mastered (src/kt/estimate.ts: evidence and lower bound). */
+export function goalReached(skillIds: number[], estimates: ReadonlyMap<number, SkillEstimate>, threshold: number): boolean {
+  return skillIds.every((s) => isMastered(estimates.get(s), threshold));
 }
 
 /** Whether the student has finished the activity after `answered` items. */
@@ -34,10 +35,22 @@ export function activityFinished(s: ActivitySettings, answered: number, goal: bo
   return answered >= s.length.max || (goal && answered >= s.length.min);
 }
 
+/** A skill not mastered yet counts at most this much in a mastery grade: only mastery earns the full share. */
+export const UNMASTERED_CREDIT = 0.9;
+
+/**
+ * A skill's share in a mastery grade, from the same estimate the student and teacher see: 1 when
+ * mastered, 0 when not tried, else the estimate over the goal (at most UNMASTERED_CREDIT).
+ */
+export function skillCredit(e: SkillEstimate | undefined, threshold: number): number {
+  const status = statusOf(e, threshold);
+  return status === 'mastered' ? 1 : status === 'not_tried' ? 0 : Math.min(UNMASTERED_CREDIT, e!.p / threshold);
+}
+
 /** Score out of 100 per the activity's grading mode, rounded to hundredths. */
-export function activityScore(s: ActivitySettings, skillIds: number[], mastery: ReadonlyMap<number, number>, correct: number, answered: number): number {
+export function activityScore(s: ActivitySettings, skillIds: number[], estimates: ReadonlyMap<number, SkillEstimate>, correct: number, answered: number): number {
   const raw = s.gradeMode === 'accuracy'
     ? (answered ? correct / answered : 0)
-    : (skillIds.length ? skillIds.reduce((sum, id) => sum + Math.min(1, (mastery.get(id) ?? 0) / s.masteryThreshold), 0) / skillIds.length : 0);
+    : (skillIds.length ? skillIds.reduce((sum, id) => sum + skillCredit(estimates.get(id), s.masteryThreshold), 0) / skillIds.length : 0);
   return Math.round(raw * 10000) / 100;
 }

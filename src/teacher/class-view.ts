@@ -1,5 +1,8 @@
 import type { Db } from '../db/schema';
+import { isMastered, statusOf, type EstimateStatus, type SkillEstimate } from '../kt/estimate';
 import type { KnowledgeTracer } from '../kt/tracer';
+import { DEFAULT_POLICY, stuckState, type PolicyHistoryEntry } from '../practice/policy';
+import { historyEntry } from '../practice/practice';
 import { audienceOf } from '../lti/roles';
 import { bankSkills, type Activity } from '../practice/activities';
 import type { Locale } from '../web/i18n';
@@ -7,8 +10,6 @@ import type { Roster, RosterMember } from './roster';
 
 /** When a flag is raised; the reasons shown name these numbers. */
 export const FLAG_RULES = {
-  /** Struggling: this many answers on a skill without reaching the goal on it. */
-  struggleAttempts: 10,
   /** Idle: launched (session still open) but no answer for this long. */
   idleMs: 5 * 60_000,
   /** At risk: after this many answers per skill of the activity… */
@@ -29,8 +30,12 @@ export interface Flag {
 
 export interface SkillCell {
   skillId: number;
-  /** Mastery 0–1, or null before the student answered anything. */
+  /** The estimate's p (src/kt/estimate.ts), or null while the student has not tried the skill. */
   mastery: number | null;
+  estimate: SkillEstimate | null;
+  status: EstimateStatus;
+  /** Times the practice paused the skill because the student was stuck on it (src/practice/policy.ts stuckState). */
+  pauses: number;
   attempts: number;
 }
 
@@ -49,7 +54,7 @@ export interface StudentRow {
 export interface SkillSummary {
   skillId: number;
   name: string;
-  /** Mean mastery of the students who started, null when none did. */
+  /** Mean estimate of the students who tried the skill, null when none did. */
   classMastery: number | null;
   masteredBy: number;
   attempts: number;
@@ -116,33 +121,39 @@ export async function classView(deps: ClassViewDeps, launch: { tenantId: number;
   const subs = new Set<string>([...byStudent.keys(), ...launchedAt.keys()]);
   for (const m of roster ?? []) if (m.isLearner && m.status !== 'Inactive') subs.add(m.userId);
   const started = [...byStudent.keys()];
-  const mastery = started.length ? await deps.tracer.classMastery(launch.tenantId, launch.contextId, activity.bankId, started) : new Map<string, Map<number, number>>();
+  const estimates = started.length ? await deps.tracer.classEstimates(launch.tenantId, launch.contextId, activity.bankId, started) : new Map<string, Map<number, SkillEstimate>>();
+  const histories = await policyHistories(db, launch, activity.id);
   const names = new Map((roster ?? []).map((m) => [m.userId, m.name]));
 
   const students: StudentRow[] = [...subs].map((sub) => {
     const mine = byStudent.get(sub) ?? [];
-    const m = mastery.get(sub);
-    const cells = skills.map((s) => ({
-      skillId: s.id,
-      mastery: mine.length ? m?.get(s.id) ?? null : null,
-      attempts: mine.filter((a) => (JSON.parse(a.skill_ids) as number[]).includes(s.id)).length,
-    }));
+    const cells = skills.map((s): SkillCell => {
+      const e = estimates.get(sub)?.get(s.id);
+      const status = statusOf(e, threshold);
+      const tried = status === 'not_tried' ? null : e!;
+      return {
+        skillId: s.id, mastery: tried && tried.p, estimate: tried, status,
+        pauses: stuckState(s.id, histories.get(sub) ?? [], e?.p ?? 0, status === 'mastered', DEFAULT_POLICY).pauses,
+        attempts: mine.filter((a) => (JSON.parse(a.skill_ids) as number[]).includes(s.id)).length,
+      };
+    });
     const correct = mine.filter((a) => a.correct === 1).length;
     const lastAnswerAt = mine.length ? mine[mine.length - 1].created_at : null;
-    const mastered = cells.filter((c) => (c.mastery ?? 0) >= threshold).length;
+    const mastered = cells.filter((c) => c.status === 'mastered').length;
     const row: StudentRow = { userSub: sub, name: names.get(sub), cells, answered: mine.length, correct, lastAnswerAt, goalReached: mine.length > 0 && mastered === skills.length, flags: [] };
-    row.flags = flagsOf(row, skills, threshold, launchedAt.get(sub), mine.slice(-FLAG_RULES.recentWindow).map((a) => a.correct === 1), now);
+    row.flags = flagsOf(row, skills, launchedAt.get(sub), mine.slice(-FLAG_RULES.recentWindow).map((a) => a.correct === 1), now);
     return row;
   }).sort((a, b) => (a.name ?? a.userSub).localeCompare(b.name ?? b.userSub, undefined, { numeric: true }));
 
   const startedRows = students.filter((s) => s.answered > 0);
   const skillSummaries: SkillSummary[] = skills.map((s, i) => {
-    const values = startedRows.map((r) => r.cells[i].mastery).filter((v): v is number => v !== null);
+    const tried = startedRows.map((r) => r.cells[i]).filter((c) => c.mastery !== null);
+    const values = tried.map((c) => c.mastery!);
     const onSkill = attempts.filter((a) => (JSON.parse(a.skill_ids) as number[]).includes(s.id));
     return {
       skillId: s.id, name: s.name,
       classMastery: values.length ? values.reduce((x, y) => x + y, 0) / values.length : null,
-      masteredBy: values.filter((v) => v >= threshold).length,
+      masteredBy: tried.filter((c) => c.status === 'mastered').length,
       attempts: onSkill.length,
       accuracy: onSkill.length ? onSkill.filter((a) => a.correct === 1).length / onSkill.length : null,
     };
@@ -150,7 +161,7 @@ export async function classView(deps: ClassViewDeps, launch: { tenantId: number;
   const hardestSkills = skillSummaries.filter((s) => s.classMastery !== null).sort((a, b) => a.classMastery! - b.classMastery!);
 
   // "Strong" on an item: the student has reached the goal on every skill the item practises.
-  const strongOn = (sub: string, skillIds: number[]) => skillIds.every((id) => (mastery.get(sub)?.get(id) ?? 0) >= threshold);
+  const strongOn = (sub: string, skillIds: number[]) => skillIds.every((id) => isMastered(estimates.get(sub)?.get(id), threshold));
   const itemIds = [...new Set(attempts.map((a) => a.item_id))];
   const items: ItemSummary[] = itemIds.map((itemId) => {
     const on = attempts.filter((a) => a.item_id === itemId);
@@ -166,7 +177,22 @@ export async function classView(deps: ClassViewDeps, launch: { tenantId: number;
   return { activity, skills, students, skillSummaries, hardestSkills, troubleItems, items, rosterKnown: roster !== undefined };
 }
 
-function flagsOf(row: StudentRow, skills: { id: number; name: string }[], threshold: number, launchedAt: number | undefined, recent: boolean[], now: number): Flag[] {
+/** Each student's answered presentations of the activity as the policy reads them (for its pauses), oldest first. */
+async function policyHistories(db: Db, launch: { tenantId: number; contextId: string }, activityId: number): Promise<Map<string, PolicyHistoryEntry[]>> {
+  const rows = await db.selectFrom('practice_presentation').select(['user_sub', 'item_id', 'skill_id', 'reason'])
+    .where('tenant_id', '=', launch.tenantId).where('context_id', '=', launch.contextId).where('activity_id', '=', activityId)
+    .where('preview', '=', 0).where('answered_at', 'is not', null)
+    .orderBy('answered_at').orderBy('presented_at').execute();
+  const out = new Map<string, PolicyHistoryEntry[]>();
+  for (const r of rows) {
+    let list = out.get(r.user_sub);
+    if (!list) out.set(r.user_sub, (list = []));
+    list.push(historyEntry(r));
+  }
+  return out;
+}
+
+function flagsOf(row: StudentRow, skills: { id: number; name: string }[], launchedAt: number | undefined, recent: boolean[], now: number): Flag[] {
   const flags: Flag[] = [];
   const lastSeen = Math.max(row.lastAnswerAt ?? 0, launchedAt ?? 0);
   if (row.answered === 0) {
@@ -177,12 +203,13 @@ function flagsOf(row: StudentRow, skills: { id: number; name: string }[], thresh
   if (launchedAt !== undefined && !row.goalReached && now - lastSeen >= FLAG_RULES.idleMs) {
     flags.push({ kind: 'idle', why: { minutes: Math.floor((now - lastSeen) / 60_000) } });
   }
+  // Struggling is what the practice decided: it paused the skill (the student saw the "ask your teacher" notice) and it is not mastered since.
   row.cells.forEach((c, i) => {
-    if (c.attempts >= FLAG_RULES.struggleAttempts && (c.mastery ?? 0) < threshold) {
-      flags.push({ kind: 'struggling', why: { skill: skills[i].name, answers: c.attempts, mastery: pct(c.mastery ?? 0) } });
+    if (c.pauses > 0 && c.status !== 'mastered') {
+      flags.push({ kind: 'struggling', why: { skill: skills[i].name, answers: c.attempts, pauses: c.pauses, mastery: pct(c.mastery ?? 0) } });
     }
   });
-  const mastered = row.cells.filter((c) => (c.mastery ?? 0) >= threshold).length;
+  const mastered = row.cells.filter((c) => c.status === 'mastered').length;
   const accuracy = recent.filter(Boolean).length / recent.length;
   if (!row.goalReached && row.answered >= FLAG_RULES.riskAnswersPerSkill * skills.length
     && mastered < FLAG_RULES.riskMasteredShare * skills.length && accuracy < FLAG_RULES.riskRecentAccuracy) {

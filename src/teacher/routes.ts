@@ -11,6 +11,7 @@ import { publishScore } from '../grades/commands/publishScore';
 import { masteryChartSvg } from './chart';
 import { classView, pct, median, type ClassView, type Flag } from './class-view';
 import { toCsv } from './csv';
+import { estimatesPageHref } from './estimates-page';
 import { courseActivity, NotInCourse } from './overrides';
 import type { Roster } from './roster';
 import type { EventBus } from '../events/bus';
@@ -104,7 +105,7 @@ export function teacherRoutes(d: TeacherRouteDeps): Router {
       .where('status', '=', 'failed').orderBy('updated_at', 'desc').execute();
     const here = `${base(launch)}/activities/${activity.id}`;
     d.render(res, 'teacher/class', {
-      locale: launch.locale, title: activity.title, course: courseTitle(launch), ...classModel(view, launch.locale, here),
+      locale: launch.locale, title: activity.title, course: courseTitle(launch), ...classModel(view, launch.locale, here), howHref: estimatesPageHref(launch.locale),
       here, back: base(launch), updatedAt: new Date().toISOString().slice(11, 16),
       gradeProblems: problems.map((p) => ({
         student: translate(launch.locale, 'teacher.pseudonym', { id: p.user_sub }), href: `${here}/students/${encodeURIComponent(p.user_sub)}`,
@@ -154,21 +155,24 @@ export function teacherRoutes(d: TeacherRouteDeps): Router {
     const here = `${base(launch)}/activities/${activity.id}/students/${encodeURIComponent(sub)}`;
     d.render(res, 'teacher/student', {
       locale: launch.locale, title: t('teacher.pseudonym', { id: sub }), student: t('teacher.pseudonym', { id: sub }), activityTitle: activity.title,
-      back: `${base(launch)}/activities/${activity.id}`, here, goalPct: pct(goal),
+      back: `${base(launch)}/activities/${activity.id}`, here, goalPct: pct(goal), howHref: estimatesPageHref(launch.locale),
       privacyExport: `/s/${launch.sessionId}/privacy/students/${encodeURIComponent(sub)}/export`,
-      skills: v.skills.map((s) => ({ ...s, pct: s.mastery === null ? null : pct(s.mastery), band: band(s.mastery), mastered: s.mastery !== null && s.mastery >= goal })),
-      charts: v.traces.map((tr, i) => ({
+      skills: v.skills.map((s) => ({
+        ...s, pct: s.estimate && pct(s.estimate.p), band: band(s.estimate && s.estimate.p), mastered: s.status === 'mastered',
+        evidence: s.estimate && t('teacher.evidence', { low: pct(s.estimate.low), high: pct(s.estimate.high), answers: s.estimate.answers, items: s.estimate.items }),
+      })),
+      charts: v.traces.filter((tr) => tr.points.length).map((tr, i) => ({
         name: tr.name,
         svg: masteryChartSvg({
           id: `chart-${i}`, title: t('teacher.chart_title', { skill: tr.name }),
-          description: t('teacher.chart_desc', { answers: tr.points.length - 1, from: pct(tr.points[0]), to: pct(tr.points[tr.points.length - 1]) }),
+          description: t('teacher.chart_desc', { answers: tr.points.length, from: pct(tr.points[0].p), to: pct(tr.points[tr.points.length - 1].p) }),
           points: tr.points, goal, goalLabel: t('teacher.goal_line', { goal: pct(goal) }),
         }),
       })),
       attempts: v.attempts.map((a) => ({ ...a, when: new Date(a.at).toISOString().replace('T', ' ').slice(0, 16), skills: a.skillNames.join(', '), seconds: Math.round(a.durationMs / 1000) })),
       recommendations: v.recommendations.map((rec) => ({
         when: new Date(rec.at).toISOString().replace('T', ' ').slice(0, 16), item: rec.itemCode, skill: rec.skillName, answered: rec.answered,
-        why: t(`teacher.why.${rec.reason.kind}`, { skill: rec.skillName, mastery: pct(rec.reason.mastery), success: pct(rec.reason.pSuccess) }),
+        why: t(`teacher.why.${rec.reason.firstTime && rec.reason.kind === 'learn' ? 'new' : rec.reason.kind}`, { skill: rec.skillName, mastery: pct(rec.reason.mastery), success: pct(rec.reason.pSuccess) }),
       })),
       fixedOrder: v.overrides.fixedOrder,
       grade: v.grade && { ...v.grade, failed: v.grade.status === 'failed', statusText: t(`grades.status.${v.grade.status}`),
@@ -229,7 +233,7 @@ function classModel(view: ClassView, locale: Locale, here: string) {
       href: `${here}/students/${encodeURIComponent(s.userSub)}`,
       answered: s.answered,
       accuracy: s.answered ? pct(s.correct / s.answered) : null,
-      cells: s.cells.map((c) => ({ pct: c.mastery === null ? null : pct(c.mastery), band: band(c.mastery), mastered: c.mastery !== null && c.mastery >= goal })),
+      cells: s.cells.map((c) => ({ pct: c.mastery === null ? null : pct(c.mastery), band: band(c.mastery), mastered: c.status === 'mastered' })),
       flags: s.flags.map((f) => ({ kind: f.kind, label: t(`teacher.flags.${f.kind}`), reason: flagText(f, locale) })),
     })),
     flagged: view.students.filter((s) => s.flags.length).map((s) => ({

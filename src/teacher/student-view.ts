@@ -1,5 +1,5 @@
 import type { Db } from '../db/schema';
-import { BktModel } from '../kt/coldstart';
+import { readRecordedEstimates, statusOf, type EstimateStatus, type SkillEstimate } from '../kt/estimate';
 import type { KnowledgeTracer } from '../kt/tracer';
 import { bankSkills, type Activity } from '../practice/activities';
 import type { PresentationReason } from '../practice/practice';
@@ -24,16 +24,16 @@ export interface Recommendation {
   answered: boolean;
 }
 
-/** One skill's mastery after each of the student's answers on it (starting with the estimate before any). */
+/** One skill's estimate right after each of the student's answers on it, as recorded then (attempt.estimates). */
 export interface MasteryTrace {
   skillId: number;
   name: string;
-  points: number[];
-  current: number | null;
+  points: SkillEstimate[];
 }
 
 export interface StudentView {
-  skills: { id: number; name: string; mastery: number | null; unlocked: boolean; skipped: boolean }[];
+  /** `estimate` null: not tried. */
+  skills: { id: number; name: string; estimate: SkillEstimate | null; status: EstimateStatus; unlocked: boolean; skipped: boolean }[];
   traces: MasteryTrace[];
   attempts: StudentAttempt[];
   recommendations: Recommendation[];
@@ -42,15 +42,14 @@ export interface StudentView {
 }
 
 /**
- * A student's work in one activity. Mastery over time is replayed from the answers with
- * knowledge-tracing defaults (BKT), as the engine's stored state keeps only the latest estimate; the
- * current mastery is the engine's.
+ * A student's work in one activity: the current estimates (the tracer's), and each skill's estimate
+ * over time as it was recorded after each answer — the same estimate, never a replay by another model.
  */
 export async function studentView(db: Db, tracer: KnowledgeTracer, launch: { tenantId: number; contextId: string }, activity: Activity, userSub: string, locale: Locale): Promise<StudentView> {
   const bank = await bankSkills(db, activity.bankId, locale);
   const nameOf = (id: number) => bank.find((s) => s.id === id)?.name ?? `#${id}`;
   const rows = await db.selectFrom('attempt').innerJoin('item', 'item.id', 'attempt.item_id')
-    .select(['attempt.created_at', 'item.code', 'attempt.skill_ids', 'attempt.correct', 'attempt.hints_used', 'attempt.duration_ms'])
+    .select(['attempt.created_at', 'item.code', 'attempt.skill_ids', 'attempt.correct', 'attempt.hints_used', 'attempt.duration_ms', 'attempt.estimates'])
     .where('attempt.tenant_id', '=', launch.tenantId).where('attempt.context_id', '=', launch.contextId)
     .where('attempt.activity_id', '=', activity.id).where('attempt.user_sub', '=', userSub).where('attempt.preview', '=', 0)
     .orderBy('attempt.created_at').orderBy('attempt.id').execute();
@@ -60,29 +59,32 @@ export async function studentView(db: Db, tracer: KnowledgeTracer, launch: { ten
     .where('practice_presentation.activity_id', '=', activity.id).where('practice_presentation.user_sub', '=', userSub)
     .where('practice_presentation.preview', '=', 0)
     .orderBy('practice_presentation.presented_at', 'desc').limit(50).execute();
-  const current = rows.length ? (await tracer.classMastery(launch.tenantId, launch.contextId, activity.bankId, [userSub])).get(userSub) : undefined;
+  const current = rows.length ? (await tracer.classEstimates(launch.tenantId, launch.contextId, activity.bankId, [userSub])).get(userSub) : undefined;
   const overrides = await studentOverrides(db, { tenantId: launch.tenantId, activityId: activity.id, userSub });
 
   const skillIds = activity.settings.skillIds;
-  const bkt = BktModel.untrained(skillIds.length);
-  const state = bkt.initialState();
-  const traces: MasteryTrace[] = skillIds.map((id, k) => ({ skillId: id, name: nameOf(id), points: [state[k]], current: current?.get(id) ?? null }));
+  const threshold = activity.settings.masteryThreshold;
+  const traces: MasteryTrace[] = skillIds.map((id) => ({ skillId: id, name: nameOf(id), points: [] }));
   for (const r of rows) {
+    const recorded = readRecordedEstimates(r.estimates);
     for (const id of JSON.parse(r.skill_ids) as number[]) {
+      const e = recorded.get(id);
       const k = skillIds.indexOf(id);
-      if (k < 0) continue;
-      bkt.step(state, k, undefined, r.correct === 1);
-      traces[k].points.push(state[k]);
+      if (e && k >= 0) traces[k].points.push(e);
     }
   }
   const grade = await db.selectFrom('score_outbox').selectAll()
     .where('tenant_id', '=', launch.tenantId).where('context_id', '=', launch.contextId).where('activity_id', '=', activity.id).where('user_sub', '=', userSub)
     .executeTakeFirst();
   return {
-    skills: skillIds.map((id) => ({
-      id, name: nameOf(id), mastery: current?.get(id) ?? null,
-      unlocked: overrides.unlockedSkills.includes(id), skipped: overrides.skippedSkills.includes(id),
-    })),
+    skills: skillIds.map((id) => {
+      const e = current?.get(id);
+      const status = statusOf(e, threshold);
+      return {
+        id, name: nameOf(id), estimate: status === 'not_tried' ? null : e!, status,
+        unlocked: overrides.unlockedSkills.includes(id), skipped: overrides.skippedSkills.includes(id),
+      };
+    }),
     traces,
     attempts: rows.map((r) => ({
       at: r.created_at, itemCode: r.code, skillNames: (JSON.parse(r.skill_ids) as number[]).map(nameOf),

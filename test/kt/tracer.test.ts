@@ -5,6 +5,7 @@ import { trainBankModel } from '../../src/kt/commands/trainBankModel';
 import { Rng } from '../../src/kt/engine/random';
 import { DktPredictor } from '../../src/kt/predict';
 import { deserializeDkt } from '../../src/kt/tfjs-format';
+import { statusOf } from '../../src/kt/estimate';
 import { createTracer, type KnowledgeTracer, type StudentKey } from '../../src/kt/tracer';
 import { createLogger } from '../../src/log';
 import { testDialects, type TestDatabase } from '../support/db';
@@ -70,34 +71,44 @@ for (const dialect of testDialects()) {
       return Math.max(...Array.from(a, (x, i) => Math.abs(x - b[i])));
     };
 
-    it('serves the cold start from the first answer while no model exists', async () => {
+    it('serves the ability filter from the first answer while no model exists: not tried, then evidence, no leak to other skills', async () => {
       const key = studentKey(fx, 'alice');
-      const before = (await tracer.knowledge(key)).mastery;
+      const before = (await tracer.knowledge(key)).estimates;
       expect([...before.keys()]).to.deep.equal(fx.skillIds);
-      for (const p of before.values()) expect(p).to.be.closeTo(0.5, 1e-9);
+      for (const e of before.values()) {
+        expect(e).to.include({ answers: 0, items: 0 });
+        expect(statusOf(e, 0.8)).to.equal('not_tried');
+      }
+      // Before any answer, the bank's order already tells items of one skill apart (the first the easiest).
+      const fresh = (await tracer.knowledge(key)).itemSuccess(fx.items.filter((i) => i.skillIds[0] === fx.skillIds[0]).map((i) => i.id));
+      expect([...fresh.values()][0]).to.be.above([...fresh.values()][1]);
       const item = fx.items.find((i) => i.skillIds.length === 1 && i.skillIds[0] === fx.skillIds[1])!;
       for (let n = 0; n < 4; n++) await answer('alice', item.id, true);
-      const after = (await tracer.knowledge(key)).mastery;
-      expect(after.get(fx.skillIds[1])).to.be.above(0.8);
-      expect(after.get(fx.skillIds[1])).to.be.above(after.get(fx.skillIds[0])!);
-      // The global ability moved too: an unseen skill is now above the first answer's 0.5.
-      expect(after.get(fx.skillIds[3])).to.be.above(0.5);
-      expect(await stateRow(key, 'coldstart')).to.include({ steps: 4 });
+      const after = (await tracer.knowledge(key)).estimates;
+      const onSkill = after.get(fx.skillIds[1])!;
+      expect(onSkill.p).to.be.above(before.get(fx.skillIds[1])!.p);
+      expect(onSkill).to.include({ answers: 4, items: 1 });
+      expect(onSkill.low).to.be.below(onSkill.p);
+      expect(statusOf(onSkill, 0.5), 'one item answered four times is not mastery').to.equal('learning');
+      // No prerequisites in this bank: the other skills did not move at all.
+      for (const id of [fx.skillIds[0], fx.skillIds[2], fx.skillIds[3]]) expect(after.get(id)).to.deep.equal(before.get(id));
+      expect(await stateRow(key, 'ability:0')).to.include({ steps: 4 });
       const items = (await tracer.knowledge(key)).itemSuccess([item.id, fx.items[0].id, 999_999]);
       expect([...items.keys()].sort()).to.deep.equal([item.id, fx.items[0].id].sort());
-      expect(items.get(item.id)).to.equal(after.get(fx.skillIds[1]));
+      expect(items.get(item.id)).to.be.above(items.get(fx.items[0].id)!);
     });
 
     it('leaves preview attempts out and rebuilds a state that missed answers written elsewhere', async () => {
       const key = studentKey(fx, 'alice');
-      const before = (await tracer.knowledge(key)).mastery;
+      const before = (await tracer.knowledge(key)).estimates;
       await answer('alice', fx.items[0].id, false, true);
-      expect((await tracer.knowledge(key)).mastery).to.deep.equal(before);
+      expect((await tracer.knowledge(key)).estimates).to.deep.equal(before);
       // Another process stored an attempt without folding it in: the next read sees 5 answers, not 4.
       await insertAttempt(conn.db, fx, { userSub: 'alice', itemId: fx.items[0].id, correct: false, at: (clock += 1000) });
-      const after = (await tracer.knowledge(key)).mastery;
-      expect(after.get(fx.skillIds[0])).to.be.below(before.get(fx.skillIds[0])!);
-      expect(await stateRow(key, 'coldstart')).to.include({ steps: 5 });
+      const after = (await tracer.knowledge(key)).estimates;
+      expect(after.get(fx.skillIds[0])!.p).to.be.below(before.get(fx.skillIds[0])!.p);
+      expect(after.get(fx.skillIds[0])!.answers).to.equal(1);
+      expect(await stateRow(key, 'ability:0')).to.include({ steps: 5 });
     });
 
     it('keeps the stored DKT state equal to a full recompute of the history (1e-5), answer after answer', async () => {
@@ -115,11 +126,11 @@ for (const dialect of testDialects()) {
       // Forgetting and reading again rebuilds the same state from the attempts.
       await tracer.forget(conn.db, { tenantId: fx.tenantId, userSub: 'bob' });
       expect(await stateRow(key, `dkt:${model.modelId}`)).to.equal(undefined);
-      const mastery = (await tracer.knowledge(key)).mastery;
+      const estimates = (await tracer.knowledge(key)).estimates;
       expect(maxDiff(floats((await stateRow(key, `dkt:${model.modelId}`))!.state), incremental)).to.be.below(1e-5);
-      // Served by the model, not the cold start: predictions differ from the Elo estimate.
-      const viaClass = (await tracer.classMastery(fx.tenantId, fx.contextId, fx.bankId, ['bob'])).get('bob')!;
-      expect(viaClass).to.deep.equal(mastery);
+      // The model serves the same estimate shape, whether read for one student or for a class.
+      const viaClass = (await tracer.classEstimates(fx.tenantId, fx.contextId, fx.bankId, ['bob'])).get('bob')!;
+      expect(viaClass).to.deep.equal(estimates);
       const itemP = (await tracer.knowledge(key)).itemSuccess(fx.items.map((i) => i.id));
       expect(itemP.size).to.equal(fx.items.length);
       const sameSkill = fx.items.filter((i) => i.skillIds[0] === fx.skillIds[0]).map((i) => itemP.get(i.id)!);
@@ -146,11 +157,11 @@ for (const dialect of testDialects()) {
 
     it('answers a class in one call, the same as student by student', async () => {
       const subs = ['sim-1', 'bob', 'sim-2', 'nobody-yet'];
-      const cls = await tracer.classMastery(fx.tenantId, fx.contextId, fx.bankId, subs);
+      const cls = await tracer.classEstimates(fx.tenantId, fx.contextId, fx.bankId, subs);
       expect([...cls.keys()]).to.deep.equal(subs);
-      for (const sub of subs) expect(cls.get(sub)).to.deep.equal((await tracer.knowledge(studentKey(fx, sub))).mastery);
+      for (const sub of subs) expect(cls.get(sub)).to.deep.equal((await tracer.knowledge(studentKey(fx, sub))).estimates);
       expect(cls.get('sim-1')).not.to.deep.equal(cls.get('nobody-yet'));
-      expect((await tracer.classMastery(fx.tenantId, fx.contextId, fx.bankId, [])).size).to.equal(0);
+      expect((await tracer.classEstimates(fx.tenantId, fx.contextId, fx.bankId, [])).size).to.equal(0);
     });
 
     it('forgets every state of a tenant\'s course', async () => {

@@ -1,6 +1,10 @@
 import { expect } from 'chai';
-import { chooseNextItem, DEFAULT_POLICY, NO_OVERRIDES, type PolicyHistoryEntry, type PolicyInput, type PolicyItem, type PolicySkill } from '../../src/practice/policy';
+import { AbilityFilter, difficultiesOf, isMastered, MASTERY_EVIDENCE, type SkillEstimate } from '../../src/kt/estimate';
+import { chooseNextItem, DEFAULT_POLICY, NO_OVERRIDES, stuckState, type ChoiceKind, type PolicyHistoryEntry, type PolicyInput, type PolicyItem, type PolicySkill } from '../../src/practice/policy';
 import { mulberry32 } from '../../src/random';
+
+/** An estimate of chance `p` resting on `answers` answers on `items` items, 90% bounds ±`spread`. */
+const est = (p: number, answers = 6, items = 3, spread = 0.05): SkillEstimate => ({ p, low: Math.max(0, p - spread), high: Math.min(1, p + spread), answers, items });
 
 
 /**
@@ -26,13 +30,28 @@ function randomCase(seed: number): PolicyInput {
     }
   }
   items.push({ id: id++, skillIds: [outside], position: id });
-  const mastery = new Map(skills.map((s) => [s.id, rnd()]));
+  const estimates = new Map(skills.map((s) => {
+    const answers = rnd() < 0.25 ? 0 : int(12);
+    // About a third near the top, so that mastered skills (and reviews) are common.
+    return [s.id, est(rnd() < 0.3 ? 0.9 + 0.1 * rnd() : rnd(), answers, Math.min(answers, int(5)), rnd() * 0.15)];
+  }));
   const pSuccess = new Map(items.map((i) => [i.id, rnd()]));
+  const kinds: ChoiceKind[] = ['learn', 'review', 'fallback'];
   const history: PolicyHistoryEntry[] = Array.from({ length: int(25) }, () => {
     const item = items[int(items.length - 1)];
-    return { itemId: item.id, skillId: item.skillIds[0], masteryBefore: rnd() };
+    return { itemId: item.id, skillId: item.skillIds[0], masteryBefore: rnd(), kind: kinds[int(3)] };
   });
-  return { skills, items, mastery, pSuccess, threshold: 0.8, history, overrides: NO_OVERRIDES, random: rnd };
+  return { skills, items, estimates, pSuccess, threshold: 0.8, history, overrides: NO_OVERRIDES, random: rnd };
+}
+
+/** The chosen skill's items (inside the activity, not the one just answered) the student has seen least. */
+function leastSeen(input: PolicyInput, skill: number): PolicyItem[] {
+  const scope = new Set(input.skills.map((s) => s.id));
+  const last = input.history.at(-1)?.itemId;
+  const seen = (id: number) => input.history.filter((h) => h.itemId === id).length;
+  const all = input.items.filter((i) => i.skillIds.includes(skill) && i.skillIds.every((s) => scope.has(s)) && i.id !== last);
+  const least = Math.min(...all.map((i) => seen(i.id)));
+  return all.filter((i) => seen(i.id) === least);
 }
 
 const CASES = Array.from({ length: 500 }, (_, i) => i + 1);
@@ -58,18 +77,49 @@ describe('next-item policy: properties over 500 random activities', () => {
     }
   });
 
-  it('learns only skills whose prerequisites (inside the activity) are mastered', () => {
+  it('never chooses a skill whose prerequisites (practisable in the activity) are not mastered, whatever the kind', () => {
     let learning = 0;
     for (const seed of CASES) {
       const input = randomCase(seed);
       const c = chooseNextItem(input)!;
+      const skill = input.skills.find((s) => s.id === c.skillId)!;
+      const practisable = (p: number) => input.skills.some((s) => s.id === p) && input.items.some((i) => i.skillIds.includes(p) && i.skillIds.every((x) => input.skills.some((s) => s.id === x)));
+      for (const p of skill.prerequisites.filter(practisable)) expect(isMastered(input.estimates.get(p), input.threshold), `seed ${seed}: ${c.kind}, prerequisite ${p}`).to.equal(true);
       if (c.kind !== 'learn') continue;
       learning++;
-      const skill = input.skills.find((s) => s.id === c.skillId)!;
-      expect(input.mastery.get(c.skillId)!, `seed ${seed}`).to.be.below(input.threshold);
-      for (const p of skill.prerequisites) expect(input.mastery.get(p)!, `seed ${seed}: prerequisite ${p}`).to.be.at.least(input.threshold);
+      expect(isMastered(input.estimates.get(c.skillId), input.threshold), `seed ${seed}`).to.equal(false);
     }
     expect(learning).to.be.greaterThan(100);
+  });
+
+  it('never calls a first exposure a review: a review is of a skill mastered on enough answers', () => {
+    let reviews = 0;
+    for (const seed of CASES) {
+      const input = randomCase(seed);
+      const c = chooseNextItem(input)!;
+      const e = input.estimates.get(c.skillId)!;
+      expect(c.firstTime, `seed ${seed}`).to.equal(e.answers === 0);
+      if (c.kind !== 'review') continue;
+      reviews++;
+      expect(e.answers, `seed ${seed}`).to.be.at.least(MASTERY_EVIDENCE.minAnswers);
+      expect(isMastered(e, input.threshold)).to.equal(true);
+    }
+    expect(reviews).to.be.greaterThan(10);
+  });
+
+  it('repeats no item of a skill while the skill has items not yet seen', () => {
+    let checked = 0;
+    for (const seed of CASES) {
+      const input = randomCase(seed);
+      const c = chooseNextItem(input)!;
+      const seen = new Set(input.history.map((h) => h.itemId));
+      const scope = new Set(input.skills.map((s) => s.id));
+      const unseen = input.items.filter((i) => i.skillIds.includes(c.skillId) && i.skillIds.every((s) => scope.has(s)) && !seen.has(i.id));
+      if (!unseen.length) continue;
+      checked++;
+      expect(seen.has(c.itemId), `seed ${seed}`).to.equal(false);
+    }
+    expect(checked).to.be.greaterThan(200);
   });
 
   it('prefers an item in the 60–80% band when the chosen skill has one', () => {
@@ -77,9 +127,7 @@ describe('next-item policy: properties over 500 random activities', () => {
     for (const seed of CASES) {
       const input = randomCase(seed);
       const c = chooseNextItem(input)!;
-      const last = input.history.at(-1)?.itemId;
-      const scope = new Set(input.skills.map((s) => s.id));
-      const candidates = input.items.filter((i) => i.skillIds.includes(c.skillId) && i.skillIds.every((s) => scope.has(s)) && i.id !== last);
+      const candidates = leastSeen(input, c.skillId);
       if (!candidates.some((i) => inBand(input.pSuccess.get(i.id)!))) continue;
       checked++;
       expect(inBand(c.pSuccess), `seed ${seed}: chose ${c.pSuccess.toFixed(2)}`).to.equal(true);
@@ -93,9 +141,7 @@ describe('next-item policy: properties over 500 random activities', () => {
     for (const seed of CASES) {
       const input = randomCase(seed);
       const c = chooseNextItem(input)!;
-      const last = input.history.at(-1)?.itemId;
-      const scope = new Set(input.skills.map((s) => s.id));
-      const candidates = input.items.filter((i) => i.skillIds.includes(c.skillId) && i.skillIds.every((s) => scope.has(s)) && i.id !== last);
+      const candidates = leastSeen(input, c.skillId);
       const nearest = Math.min(...candidates.map((i) => distance(input.pSuccess.get(i.id)!)));
       if (nearest === 0) continue;
       checked++;
@@ -108,14 +154,16 @@ describe('next-item policy: properties over 500 random activities', () => {
 describe('next-item policy: behaviours', () => {
   const chain: PolicySkill[] = [{ id: 1, prerequisites: [] }, { id: 2, prerequisites: [1] }, { id: 3, prerequisites: [2] }];
   const items: PolicyItem[] = chain.flatMap((s) => [1, 2, 3, 4].map((k) => ({ id: s.id * 10 + k, skillIds: [s.id], position: s.id * 10 + k })));
-  const base = (over: Partial<PolicyInput> = {}): PolicyInput => ({
+  /** Estimates of chance p on six answers over three items (mastered at goal 0.8 when p ≥ 0.85). */
+  const ests = (m: Map<number, number>) => new Map([...m].map(([id, p]) => [id, est(p)]));
+  const base = (over: Partial<PolicyInput> & { mastery?: Map<number, number> } = {}): PolicyInput => ({
     skills: chain, items, threshold: 0.8, history: [], overrides: NO_OVERRIDES, random: mulberry32(7),
-    mastery: new Map([[1, 0.3], [2, 0.1], [3, 0.1]]), pSuccess: new Map(items.map((i) => [i.id, 0.7])), ...over,
+    estimates: ests(over.mastery ?? new Map([[1, 0.3], [2, 0.1], [3, 0.1]])), pSuccess: new Map(items.map((i) => [i.id, 0.7])), ...over,
   });
 
-  it('starts with the first skill of a prerequisite chain', () => {
-    const c = chooseNextItem(base())!;
-    expect([c.kind, c.skillId]).to.deep.equal(['learn', 1]);
+  it('starts with the first skill of a prerequisite chain, introduced as new', () => {
+    const c = chooseNextItem(base({ estimates: new Map([[1, est(0.6, 0, 0)], [2, est(0.6, 0, 0)], [3, est(0.6, 0, 0)]]) }))!;
+    expect([c.kind, c.skillId, c.firstTime]).to.deep.equal(['learn', 1, true]);
   });
 
   it('brings a mastered skill back for review now and then', () => {
@@ -125,7 +173,7 @@ describe('next-item policy: behaviours', () => {
     for (let step = 0; step < 20; step++) {
       const c = chooseNextItem(base({ mastery: new Map(mastery), history: [...history] }))!;
       kinds.push(c.kind);
-      history.push({ itemId: c.itemId, skillId: c.skillId, masteryBefore: mastery.get(c.skillId)! });
+      history.push({ itemId: c.itemId, skillId: c.skillId, masteryBefore: mastery.get(c.skillId)!, kind: c.kind });
       // The student learns skill 2 slowly (never stuck, never mastered within these 20 items).
       if (c.skillId === 2) mastery.set(2, mastery.get(2)! + 0.02);
     }
@@ -135,19 +183,45 @@ describe('next-item policy: behaviours', () => {
   });
 
   it('pauses a stuck skill, says which, moves to its prerequisite, and comes back after a rest', () => {
-    const mastery = new Map([[1, 0.85], [2, 0.5], [3, 0.1]]);
-    const stuck: PolicyHistoryEntry[] = Array.from({ length: 10 }, (_, i) => ({ itemId: 21 + (i % 4), skillId: 2, masteryBefore: 0.48 }));
+    const mastery = new Map([[1, 0.9], [2, 0.5], [3, 0.1]]);
+    const stuck: PolicyHistoryEntry[] = Array.from({ length: DEFAULT_POLICY.stuckAttempts }, (_, i) => ({ itemId: 21 + (i % 4), skillId: 2, masteryBefore: 0.48, kind: 'learn' }));
     const c = chooseNextItem(base({ mastery, history: stuck }))!;
     expect(c.skillId).to.not.equal(2);
     expect(c.movedFromStuck).to.equal(2);
     expect(c.pausedSkills).to.deep.equal([2]);
     expect(c.skillId, 'its prerequisite, for review').to.equal(1);
-    // Progress on the skill (mastery rose) means it is not stuck.
-    const progressing = chooseNextItem(base({ mastery: new Map([[1, 0.85], [2, 0.6], [3, 0.1]]), history: stuck }))!;
+    // Progress on the skill (its estimate rose) means it is not stuck.
+    const progressing = chooseNextItem(base({ mastery: new Map([[1, 0.9], [2, 0.6], [3, 0.1]]), history: stuck }))!;
     expect([progressing.pausedSkills, progressing.movedFromStuck]).to.deep.equal([[], null]);
-    // After a rest of ten other items it is tried again.
-    const rested = [...stuck, ...Array.from({ length: 10 }, (_, i) => ({ itemId: 11 + (i % 4), skillId: 1, masteryBefore: 0.85 }))];
+    // After a rest of other items it is tried again.
+    const rested = [...stuck, ...Array.from({ length: DEFAULT_POLICY.stuckRest }, (_, i): PolicyHistoryEntry => ({ itemId: 11 + (i % 4), skillId: 1, masteryBefore: 0.9, kind: 'review' }))];
     expect(chooseNextItem(base({ mastery, history: rested }))!.pausedSkills).to.deep.equal([]);
+  });
+
+  it('a student who cannot learn a skill: paused within 8 items, paused again after each return, never sent to a skill that needs it', () => {
+    // The server's own estimator, over a bank of four skills: 2 needs 1, 3 needs 2, 4 stands alone.
+    const skills: PolicySkill[] = [...chain, { id: 4, prerequisites: [] }];
+    const bankItems: PolicyItem[] = skills.flatMap((s) => [1, 2, 3, 4, 5].map((k) => ({ id: s.id * 10 + k, skillIds: [s.id], position: s.id * 10 + k })));
+    const filter = new AbilityFilter(difficultiesOf({ skills, items: new Map(bankItems.map((i) => [i.id, i])) }));
+    const state = filter.initial();
+    const rnd = mulberry32(3);
+    const history: PolicyHistoryEntry[] = [];
+    let firstPause: number | undefined;
+    for (let step = 0; step < 60; step++) {
+      const estimates = new Map(skills.map((s) => [s.id, filter.estimate(state, s.id)]));
+      const pSuccess = new Map(bankItems.map((i) => [i.id, filter.itemSuccess(state, i.id, i.skillIds)]));
+      const c = chooseNextItem({ skills, items: bankItems, estimates, pSuccess, threshold: 0.8, history: [...history], overrides: NO_OVERRIDES, random: rnd })!;
+      expect([2, 3], `step ${step}`).to.not.include(c.skillId);
+      if (c.pausedSkills.includes(1) && firstPause === undefined) firstPause = history.filter((h) => h.skillId === 1).length;
+      history.push({ itemId: c.itemId, skillId: c.skillId, masteryBefore: estimates.get(c.skillId)!.p, kind: c.kind });
+      // Skill 1: wrong nearly always; skill 4: right nearly always.
+      filter.step(state, c.itemId, [c.skillId], c.skillId === 1 ? rnd() < 0.1 : rnd() < 0.9);
+    }
+    expect(firstPause, 'answers on skill 1 before its first pause').to.be.at.most(8);
+    const onOne = history.filter((h) => h.skillId === 1).length;
+    const { pauses } = stuckState(1, history, filter.estimate(state, 1).p, false, DEFAULT_POLICY);
+    expect(pauses, `${onOne} answers on skill 1`).to.be.at.least(3);
+    expect(history.some((h) => h.skillId === 4 && h.kind === 'review'), 'while skill 1 rests, the mastered skill 4 is reviewed').to.equal(true);
   });
 
   it('honours the teacher: skipped skills are never chosen, unlocked ones ignore prerequisites and stuckness', () => {
@@ -164,7 +238,7 @@ describe('next-item policy: behaviours', () => {
       const c = chooseNextItem(base({ history: [...history], overrides: { ...NO_OVERRIDES, fixedOrder: true } }))!;
       expect(c.kind).to.equal('fixed');
       order.push(c.itemId);
-      history.push({ itemId: c.itemId, skillId: c.skillId, masteryBefore: 0 });
+      history.push({ itemId: c.itemId, skillId: c.skillId, masteryBefore: 0, kind: c.kind });
     }
     expect(order.slice(0, 12)).to.deep.equal(items.map((i) => i.id));
     expect(order[12]).to.equal(11);

@@ -7,6 +7,7 @@ import type { Config } from '../../src/config';
 import { insertReturningId } from '../../src/db/writes';
 import { createActivity, linkActivity } from '../../src/practice/activities';
 import { enqueueScore } from '../../src/grades/outbox';
+import { recordedEstimates } from '../../src/kt/estimate';
 
 /** Fast delivery for tests: the sender polls every 20 ms and backs off from 20 ms. */
 export const FAST_GRADES: Config['grades'] = { pollMs: 20, retryBaseMs: 20, retryMaxMs: 200, maxTries: 60, requestTimeoutMs: 2000 };
@@ -105,6 +106,34 @@ export class Classroom {
           gradingProgress: 'FullyGraded', timestamp: new Date(at).toISOString(),
         });
       }
+    });
+  }
+
+  /**
+   * A student's answer as practice stores it when the policy chose the item: the presentation (why it
+   * was shown, with the estimate then), the attempt, the tracer's step and the estimates recorded on
+   * the attempt (the teacher's chart and flags read those), in one transaction.
+   */
+  async practise(userSub: string, itemId: number, correct: boolean, o: { at?: number; durationMs?: number } = {}): Promise<void> {
+    const at = o.at ?? Date.now();
+    const { tracer } = this.tool.jejak;
+    const skillIds = (await this.db.selectFrom('item_skill').select('skill_id').where('item_id', '=', itemId).orderBy('skill_id').execute()).map((r) => r.skill_id);
+    const activity = await this.db.selectFrom('activity').select(['bank_id', 'settings']).where('id', '=', this.activityId).executeTakeFirstOrThrow();
+    const key = { tenantId: this.tenantId, contextId: this.courseId, userSub, bankId: activity.bank_id };
+    const before = await tracer.knowledge(key);
+    const shown = before.estimates.get(skillIds[0])!;
+    await this.db.transaction().execute(async (trx) => {
+      const attemptId = await insertReturningId(trx, 'attempt', {
+        tenant_id: this.tenantId, context_id: this.courseId, activity_id: this.activityId, user_sub: userSub, item_id: itemId,
+        skill_ids: JSON.stringify(skillIds), response: '{}', correct: correct ? 1 : 0, hints_used: 0, duration_ms: o.durationMs ?? 8000, preview: 0, created_at: at,
+      });
+      const after = await tracer.recordAnswer(trx, key, { itemId, skillIds, correct, at });
+      await trx.updateTable('attempt').set({ estimates: recordedEstimates(JSON.parse(activity.settings).skillIds, after.estimates) }).where('id', '=', attemptId).execute();
+      const reason = { kind: 'learn', mastery: shown.p, pSuccess: before.itemSuccess([itemId]).get(itemId)!, firstTime: shown.answers === 0, movedFromStuck: null };
+      await trx.insertInto('practice_presentation').values({
+        token: `t-${attemptId}`, tenant_id: this.tenantId, context_id: this.courseId, activity_id: this.activityId, user_sub: userSub, preview: 0,
+        item_id: itemId, skill_id: skillIds[0], reason: JSON.stringify(reason), hints_used: 0, solution_shown: 0, presented_at: at - 1, answered_at: at, attempt_id: attemptId,
+      }).execute();
     });
   }
 

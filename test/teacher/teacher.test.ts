@@ -28,8 +28,8 @@ for (const dialect of testDialects()) {
       await c.launch(sasha);
       const t0 = Date.now() - 60_000;
       // Sam: twelve wrong answers on the first skill. Sasha: eight right answers on every skill.
-      for (let i = 0; i < 12; i++) await c.answer(sam, c.itemIds[0][i % 2], false, { at: t0 + i * 1000, durationMs: 20_000 });
-      for (let i = 0; i < 24; i++) await c.answer(sasha, c.itemIds[i % 3][i % 2], true, { at: t0 + i * 1000, durationMs: 6000 });
+      for (let i = 0; i < 12; i++) await c.practise(sam, c.itemIds[0][i % 2], false, { at: t0 + i * 1000, durationMs: 20_000 });
+      for (let i = 0; i < 24; i++) await c.practise(sasha, c.itemIds[i % 3][i % 2], true, { at: t0 + i * 1000, durationMs: 6000 });
       teacher = await c.launch(c.teacherId);
       classUrl = `${teacher.base}/teacher/activities/${c.activityId}`;
     });
@@ -41,23 +41,27 @@ for (const dialect of testDialects()) {
     it('shows the heatmap the attempts imply, class mastery, and flags with reasons; NRPS lists who never launched as not started', async () => {
       const page = await teacher.browser.get(classUrl);
       expect(page.status, page.body).to.equal(200);
-      const mastery = await c.tool.jejak.tracer.classMastery(c.tenantId, c.courseId, (await c.db.selectFrom('activity').select('bank_id').where('id', '=', c.activityId).executeTakeFirstOrThrow()).bank_id, [sam, sasha]);
+      const estimates = await c.tool.jejak.tracer.classEstimates(c.tenantId, c.courseId, (await c.db.selectFrom('activity').select('bank_id').where('id', '=', c.activityId).executeTakeFirstOrThrow()).bank_id, [sam, sasha]);
       const row = (sub: string) => {
         const m = new RegExp(`<tr><th scope="row"><a href="[^"]*/students/${sub}">Sa\\w+ \\w+</a></th>(.*?)</tr>`).exec(page.body);
         expect(m, `row of ${sub}`).to.not.equal(null);
         return m![1];
       };
       const samRow = row(sam);
-      expect(samRow).to.contain(`<td class="m-low">${pct(mastery.get(sam)!.get(c.skillIds[0])!)}%</td>`);
-      expect(pct(mastery.get(sam)!.get(c.skillIds[0])!)).to.be.lessThan(40);
-      for (const s of c.skillIds) expect(row(sasha)).to.contain(`${pct(mastery.get(sasha)!.get(s)!)}%`);
-      expect(mastery.get(sasha)!.get(c.skillIds[0])!).to.be.greaterThan(mastery.get(sam)!.get(c.skillIds[0])!);
+      const p = (sub: string, skill: number) => estimates.get(sub)!.get(skill)!.p;
+      expect(samRow).to.contain(`<td class="m-low">${pct(p(sam, c.skillIds[0]))}%</td>`);
+      expect(pct(p(sam, c.skillIds[0]))).to.be.lessThan(40);
+      // Skills Sam has not tried show no invented number.
+      expect(samRow.match(/not tried yet/g)).to.have.length(2);
+      for (const s of c.skillIds) expect(row(sasha)).to.contain(`${pct(p(sasha, s))}%`);
+      expect(p(sasha, c.skillIds[0])).to.be.greaterThan(p(sam, c.skillIds[0]));
       // Names come from NRPS (the simulator shares them) and are not stored by default.
       expect(page.body).to.contain('Sam Student').and.to.contain('Sandi Learner');
       const cached = await c.db.selectFrom('roster_cache').select('members').executeTakeFirstOrThrow();
       expect(cached.members).not.to.contain('Sam Student');
       expect(JSON.parse(cached.members).find((m: { userId: string }) => m.userId === sandi).roles).to.deep.equal([normaliseRole('Learner')]);
-      expect(page.body).to.match(/Sam Student<\/a>\s*<ul><li><span class="flag flag-struggling">Struggling<\/span> 12 answers on Menjumlah pecahan without reaching the goal/);
+      // Twelve wrong answers: practice paused the skill after six, and again after six more.
+      expect(page.body).to.match(/Sam Student<\/a>\s*<ul><li><span class="flag flag-struggling">Struggling<\/span> Stuck on Menjumlah pecahan: practice paused it 2 times after answers that did not raise the estimate \(12 answers/);
       expect(page.body).to.match(/flag-at_risk">At risk<\/span> 0 of 3 skills mastered after 12 answers; 0% right/);
       expect(page.body).to.match(/Sandi Learner<\/a>\s*<ul><li><span class="flag flag-not_started">Not started<\/span>/);
       expect(page.body).not.to.match(/Sasha Scholar<\/a>\s*<ul>/);
@@ -73,7 +77,7 @@ for (const dialect of testDialects()) {
       const charts = [...page.body.matchAll(/<polyline class="trace" points="([^"]+)"/g)].map((m) => m[1].split(' ').map((p) => Number(p.split(',')[1])));
       expect(charts).to.have.length(3);
       for (const ys of charts) {
-        expect(ys).to.have.length(9);
+        expect(ys, 'one point per answer on the skill, as recorded then').to.have.length(8);
         for (let i = 1; i < ys.length; i++) expect(ys[i], 'all right: the line never falls (SVG y grows downwards)').to.be.at.most(ys[i - 1]);
         expect(ys[ys.length - 1]).to.be.lessThan(ys[0]);
       }

@@ -1,6 +1,7 @@
 import { audit } from '../../db/audit';
 import { insertReturningId } from '../../db/writes';
 import type { ItemResponse } from '../../content/item';
+import { recordedEstimates } from '../../kt/estimate';
 import { activityFinished, activityScore, goalReached } from '../settings';
 import { findPresentation, MAX_ITEM_MS, progressOf, studentKey, type Learner, type PracticeDeps, type Presentation } from '../practice';
 
@@ -72,15 +73,17 @@ export async function recordAttempt(deps: PracticeDeps, a: AnswerToRecord): Prom
       if (Number(claimed.numUpdatedRows) === 0) throw new AnsweredMeanwhile();
 
       const tracer = deps.tracerWithin(trx);
-      const { mastery } = l.preview
+      const { estimates } = l.preview
         ? await tracer.knowledge(studentKey(l))
         : await tracer.recordAnswer(trx, studentKey(l), { itemId: shown.item_id, skillIds, correct: a.correct, at: a.now }, reading);
+      // The estimates as they stand after this answer: the teacher's chart over time reads them back.
+      if (!l.preview) await trx.updateTable('attempt').set({ estimates: recordedEstimates(l.activity.settings.skillIds, estimates) }).where('id', '=', attemptId).execute();
 
       const answered = (before?.answered ?? 0) + 1;
       const correct = (before?.correct ?? 0) + (a.correct ? 1 : 0);
       const skipped = new Set(overrides.skippedSkills);
       const goalSkills = l.activity.settings.skillIds.filter((id) => !skipped.has(id));
-      const goal = goalReached(goalSkills, mastery, l.activity.settings.masteryThreshold);
+      const goal = goalReached(goalSkills, estimates, l.activity.settings.masteryThreshold);
       const finished = before?.completedAt != null || activityFinished(l.activity.settings, answered, goal);
       const completedAt = before?.completedAt ?? (finished ? a.now : null);
       if (before) {
@@ -98,7 +101,7 @@ export async function recordAttempt(deps: PracticeDeps, a: AnswerToRecord): Prom
       if (!l.preview) {
         await deps.enqueueScore(trx, {
           tenantId: l.tenantId, contextId: l.contextId, activityId: l.activity.id, userSub: l.userSub,
-          scoreGiven: activityScore(l.activity.settings, goalSkills, mastery, correct, answered), scoreMaximum: 100,
+          scoreGiven: activityScore(l.activity.settings, goalSkills, estimates, correct, answered), scoreMaximum: 100,
           activityProgress: finished ? 'Completed' : answered === 1 ? 'Started' : 'InProgress',
           gradingProgress: goal ? 'FullyGraded' : 'Pending',
           timestamp: new Date(a.now).toISOString(),
