@@ -16,6 +16,8 @@ import {
   windows,
 } from '../../src/kt/data';
 import { KtDataset, StudentSequence } from '../../src/kt/types';
+import { skipForMissing } from '../support/pending';
+import { simulatedDataset, writeSimulatedFolder } from './fixtures/datasets';
 
 let tmp: string;
 
@@ -269,9 +271,35 @@ describe('kt/data readers', () => {
   });
 });
 
+describe('kt/data on the simulated stand-ins of the public folders (what a fresh clone reads)', () => {
+  for (const name of ['dkvmn_assist2009_updated', 'akt_assist2009_pid'] as const) {
+    it(`${name}: the folder written in its format reads back as the simulated students, ids 1-based by folder name`, () => {
+      const dir = writeSimulatedFolder(name);
+      try {
+        const d = loadDatasetDir(dir, { fold: 1 });
+        expect(d.format).to.equal(name.startsWith('akt_') ? 'four-line' : 'three-line');
+        expect(d.base).to.equal(1);
+        const expected = simulatedDataset(name, 60, 1).sequences;
+        const read = d.train.sequences;
+        expect(read.length).to.equal(expected.length);
+        read.forEach((s, k) => {
+          expect(ids(s.skills), `student ${k} skills`).to.deep.equal(ids(expected[k].skills));
+          expect(ids(s.correct), `student ${k} answers`).to.deep.equal(ids(expected[k].correct));
+          expect(s.items && ids(s.items), `student ${k} items`).to.deep.equal(expected[k].items && ids(expected[k].items));
+        });
+        expect(datasetSize(d.valid).students).to.equal(15);
+        expect(datasetSize(d.test).students).to.equal(20);
+      } finally {
+        fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+      }
+    });
+  }
+});
+
 describe('kt/data on the shared public datasets (fold 1, counts from datasets/README.md)', function () {
-  before(function () {
-    if (!fs.existsSync(path.join(sharedDir(), 'datasets'))) this.skip();
+  before(() => {
+    const datasets = path.join(sharedDir(), 'datasets');
+    if (!fs.existsSync(datasets)) skipForMissing({ what: 'public datasets', why: `${datasets} missing (set JEJAK_SHARED_DIR)` });
   });
 
   const sizes = (d: ReturnType<typeof loadDatasetDir>) => [datasetSize(d.train), datasetSize(d.valid), datasetSize(d.test)];

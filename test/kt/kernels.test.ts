@@ -1,12 +1,13 @@
 import { expect } from 'chai';
 import { createDkt, dktConfig, DktConfig, dktLayout, PARAM_GROUPS, paramView } from '../../src/kt/dkt';
-import { loadDatasetDir, sharedDatasetDir, windows } from '../../src/kt/data';
+import { loadDatasetDir, windows } from '../../src/kt/data';
 import { packedSize, type FloatArray, type Kernels } from '../../src/kt/engine/kernels';
 import { createJsKernels } from '../../src/kt/engine/kernels-js';
 import { createWasmKernels } from '../../src/kt/engine/kernels-wasm';
 import { DktEngine, PackedBatch, packWindows } from '../../src/kt/engine/lstm';
 import { Rng } from '../../src/kt/engine/random';
 import type { KtDataset } from '../../src/kt/types';
+import { testDatasetFolder, type TestDatasetName } from './fixtures/datasets';
 
 /** max |a − b| relative to max |b|. */
 function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -20,7 +21,7 @@ function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return scale === 0 ? err : err / scale;
 }
 
-/** The first `count` windows (≥ 2 answers) of a real dataset, ragged as they come. */
+/** The first `count` windows (≥ 2 answers) of a dataset, ragged as they come. */
 function realBatch(ds: KtDataset, count: number): PackedBatch {
   const ws = ds.sequences.flatMap((s) => windows(s, 200)).filter((w) => w.correct.length >= 2).slice(0, count);
   return packWindows(ws, ds.numSkills, ds.numItems > 0);
@@ -61,13 +62,23 @@ function compareKernels(config: DktConfig, batch: PackedBatch): void {
 describe('kt engine: WASM kernels agree with the JS kernels', function () {
   this.timeout(20000);
 
-  it('on a real skill-only batch (assist2009, hidden 64, dropout)', () => {
-    const { train } = loadDatasetDir(sharedDatasetDir('dkvmn_assist2009_updated'), { fold: 1 });
+  /** Fold 1's train split of a dataset folder: the public one when ../shared/datasets has it, else its simulated stand-in. */
+  function trainSplit(name: TestDatasetName): KtDataset {
+    const folder = testDatasetFolder(name);
+    try {
+      return loadDatasetDir(folder.dir, { fold: 1 }).train;
+    } finally {
+      folder.remove();
+    }
+  }
+
+  it('on a skill-only batch read from a dataset folder (assist2009, or its simulated stand-in; hidden 64, dropout)', () => {
+    const train = trainSplit('dkvmn_assist2009_updated');
     compareKernels(dktConfig({ numSkills: train.numSkills, hidden: 64, dropout: 0.2 }), realBatch(train, 24));
   });
 
-  it('on a real item-aware batch with a hidden size that is not a multiple of 4 (assist2009 pid, hidden 30)', () => {
-    const { train } = loadDatasetDir(sharedDatasetDir('akt_assist2009_pid'), { fold: 1 });
+  it('on an item-aware batch with a hidden size that is not a multiple of 4 (assist2009 pid, or its simulated stand-in; hidden 30)', () => {
+    const train = trainSplit('akt_assist2009_pid');
     compareKernels(dktConfig({ numSkills: train.numSkills, numItems: train.numItems, hidden: 30, dropout: 0.2 }), realBatch(train, 12));
   });
 
