@@ -71,7 +71,9 @@ for (const dialect of testDialects()) {
       const r = await launch(sim, { clientId, userId: students[0], courseId, activityId: linkId });
       expect(r.final.status, r.final.body).to.equal(200);
       expect(r.final.body).to.contain('Adding fractions');
-      expect(r.final.body).to.match(/Your estimated mastery of Adding fractions is \d+%/);
+      // Nothing is known yet: the skill is introduced as new and its bar says so, with no invented number.
+      expect(r.final.body).to.match(/Adding fractions is new for you: this is your first question on it\. You have [a-z ]+ — about \d+% — to get it right\./);
+      expect(r.final.body).to.match(/<label for="mastery-\d+">Adding fractions<\/label>\s*<span class="bar-row"><span class="not-tried" id="mastery-\d+">not tried yet<\/span>/);
       const firstToken = parseForm(r.final.body, r.final.url)!.fields.token;
 
       // Leaving and coming back shows the same item.
@@ -87,6 +89,7 @@ for (const dialect of testDialects()) {
         expect(feedback.url).to.match(/\/practice\/answered\//);
         expect(feedback.body).to.contain('Correct!');
         masteries.push(/Adding fractions<\/label>[\s\S]*?(\d+)%<\/span>/.exec(feedback.body)![1]);
+        if (i === 0) expect(feedback.body).to.match(/<span class="change">not tried yet → \d+%<\/span>/);
         const next = parseForm(feedback.body, feedback.url);
         expect(next, 'no form on the feedback page').to.equal(undefined);
         const nextUrl = /id="next" href="([^"]+)"/.exec(feedback.body)![1];
@@ -160,12 +163,12 @@ for (const dialect of testDialects()) {
       const custom = { jejak_activity: original.resource_id };
       const sameCourse = sim.addActivity({ courseId, clientId, title: 'Copy', custom, lineItem: { scoreMaximum: 100 } });
       const s1 = await launch(sim, { clientId, userId: students[0], courseId, activityId: sameCourse });
-      expect(s1.final.body).to.contain('Your estimated mastery');
+      expect(s1.final.body).to.match(/Jejak estimates your chance on a new \S[^<]* question at \d+%|is new for you/);
       const other = sim.addCourse({ label: 'LTI102', title: 'Course 102' });
       sim.enrol(other.id, students[0], 'Learner');
       const otherLink = sim.addActivity({ courseId: other.id, clientId, title: 'Restored', custom, lineItem: { scoreMaximum: 100 } });
       const s2 = await launch(sim, { clientId, userId: students[0], courseId: other.id, activityId: otherLink });
-      expect(s2.final.body).to.contain('Your estimated mastery');
+      expect(s2.final.body).to.match(/is new for you: this is your first question on it/);
       const links = await db().selectFrom('activity_link').selectAll().where('resource_link_id', 'in', [sameCourse, otherLink]).orderBy('context_id').execute();
       expect(links.find((l) => l.resource_link_id === sameCourse)!.activity_id).to.equal(original.id);
       const copy = await db().selectFrom('activity').selectAll().where('id', '=', links.find((l) => l.resource_link_id === otherLink)!.activity_id).executeTakeFirstOrThrow();
