@@ -29,6 +29,7 @@ import { estimatesPageRoutes } from './teacher/estimates-page';
 import { studentOverrides } from './teacher/overrides';
 import { PlatformServices } from './grades/platform-services';
 import { OutboxSender, type ScoreSender } from './grades/sender';
+import { Gradebooks } from './grades/gradebook';
 import { Roster } from './teacher/roster';
 import { teacherRoutes } from './teacher/routes';
 import { practiceRoutes } from './practice/routes';
@@ -146,7 +147,7 @@ export async function createJejak(config: Config, log: Logger = createLogger(con
       adminRoutes({ db, render, platforms, training, config, secret }),
       // Pages behind a launch: each part of Jejak adds its router here.
       estimatesPageRoutes({ render }),
-      sessionArea(db, config.publicUrl, secret, [privacySessionRoutes({ db, render, config }), teacherRoutes({ db, tracer, roster, render, events }), contentRoutes({ db, render }), practice.router, homeRoutes({ db, render }, practice.homes)]),
+      sessionArea(db, config.publicUrl, secret, [privacySessionRoutes({ db, render, config }), teacherRoutes({ db, tracer, roster, render, events, gradebooks: new Gradebooks(services) }), contentRoutes({ db, render }), practice.router, homeRoutes({ db, render }, practice.homes)]),
     ],
   });
 

@@ -10,6 +10,7 @@ import { privacy } from './migrations/0007_privacy';
 import { security } from './migrations/0008_security';
 import { answerPathIndexes } from './migrations/0009_answer_path_indexes';
 import { signInLimits } from './migrations/0010_sign_in_limits';
+import { scoreResends } from './migrations/0011_score_resends';
 import { estimates } from './migrations/0012_estimates';
 
 /** Every migration, in order. Names sort in the order they must run. */
@@ -25,6 +26,7 @@ function allMigrations(conn: Connection): Record<string, Migration> {
     '0008_security': security(conn.dialect),
     '0009_answer_path_indexes': answerPathIndexes(),
     '0010_sign_in_limits': signInLimits(conn.dialect),
+    '0011_score_resends': scoreResends(),
     '0012_estimates': estimates(conn.dialect),
   };
 }

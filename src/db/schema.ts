@@ -384,6 +384,8 @@ export interface ScoreOutboxTable {
   ags_scopes: string;
   delivered_version: number | null;
   delivered_at: number | null;
+  /** The version last handed to a sender to post (set with its lease): a refusal of it as not later may answer our own earlier post. */
+  sent_version: number | null;
   updated_at: number;
 }
 

@@ -5,7 +5,9 @@ import { answerText, nextPageUrl, type PlatformServices } from './platform-servi
 export const AGS = {
   lineItemScope: 'https://purl.imsglobal.org/spec/lti-ags/scope/lineitem',
   scoreScope: 'https://purl.imsglobal.org/spec/lti-ags/scope/score',
+  resultScope: 'https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly',
   scoreType: 'application/vnd.ims.lis.v1.score+json',
+  resultContainerType: 'application/vnd.ims.lis.v2.resultcontainer+json',
   lineItemType: 'application/vnd.ims.lis.v2.lineitem+json',
   lineItemContainerType: 'application/vnd.ims.lis.v2.lineitemcontainer+json',
 } as const;
@@ -28,14 +30,24 @@ export interface Score {
  * (Moodle's line item URLs carry `?type_id=N`, so plain string concatenation would break them.)
  */
 export function scoresUrl(lineItemUrl: string): string {
+  return below(lineItemUrl, 'scores');
+}
+
+/** Where a line item's results are read: `/results`, placed as `/scores` is. */
+export function resultsUrl(lineItemUrl: string): string {
+  return below(lineItemUrl, 'results');
+}
+
+function below(lineItemUrl: string, service: string): string {
   const u = new URL(lineItemUrl);
-  u.pathname = `${u.pathname.replace(/\/+$/, '')}/scores`;
+  u.pathname = `${u.pathname.replace(/\/+$/, '')}/${service}`;
   return u.toString();
 }
 
 /** What became of one score delivery. */
 export type Delivery =
-  | { outcome: 'delivered' }
+  /** `resent`: the platform's refusal of a repeat of this post, as not later than the grade it keeps from the first. */
+  | { outcome: 'delivered'; resent?: string }
   /** The gradebook holds a grade at least as recent (Moodle 409): ours was delivered before, or was overtaken. */
   | { outcome: 'superseded'; detail: string }
   | { outcome: 'retry'; afterMs?: number; detail: string }

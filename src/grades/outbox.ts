@@ -12,7 +12,10 @@ export const ScoreChange = z.object({
   scoreGiven: z.number().min(0),
   scoreMaximum: z.number().positive(),
   activityProgress: ActivityProgress,
-  /** FullyGraded once the activity's goal is reached; Pending before. */
+  /**
+   * FullyGraded for every grade the gradebook is to show, running grades included: Moodle stores
+   * `scoreGiven` only then. Pending empties the gradebook cell (a reset: no grade yet).
+   */
   gradingProgress: GradingProgress,
   /** ISO 8601: when the score was reached (the attempt's time). */
   timestamp: z.string().refine((t) => !Number.isNaN(Date.parse(t)), 'must be an ISO 8601 date-time'),

@@ -82,7 +82,7 @@ export class OutboxSender implements ScoreSender {
     for (const row of due) {
       // Still due, as selected: another sender may have delivered the row (or put it back to wait for a
       // retry) between our select and this update, leaving the same version without a lease.
-      const r = await this.db.updateTable('score_outbox').set({ lease_until: now + this.opts.requestTimeoutMs * 4 })
+      const r = await this.db.updateTable('score_outbox').set({ lease_until: now + this.opts.requestTimeoutMs * 4, sent_version: row.version })
         .where('id', '=', row.id).where('version', '=', row.version)
         .where('status', '=', 'pending').where('next_try_at', '<=', now)
         .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
@@ -100,6 +100,9 @@ export class OutboxSender implements ScoreSender {
       result = typeof lineItem === 'string'
         ? await postScore(this.services, row.tenant_id, lineItem, scoreOf(row))
         : { outcome: 'give_up', problem: 'no_line_item', detail: lineItem.why };
+      // This very version was posted before (a sender died before recording it, or its answer was lost
+      // to a timeout): it went with the same timestamp, so "not later" means the gradebook kept that post.
+      if (result.outcome === 'superseded' && row.sent_version === row.version) result = { outcome: 'delivered', resent: result.detail };
     } catch (e) {
       if (e instanceof PlatformUnreachable) result = { outcome: 'retry', detail: e.message };
       else if (e instanceof LineItemsRefused) {
@@ -138,7 +141,7 @@ export class OutboxSender implements ScoreSender {
     }
     // A newer score arrived meanwhile: it is pending with its own tries; just release the lease.
     if (Number(done.numUpdatedRows) === 0) await this.db.updateTable('score_outbox').set({ lease_until: null }).where('id', '=', row.id).execute();
-    this.log.info('grade delivery', { tenantId: row.tenant_id, activityId: row.activity_id, version: row.version, outcome: result.outcome, detail: 'detail' in result ? result.detail : undefined });
+    this.log.info('grade delivery', { tenantId: row.tenant_id, activityId: row.activity_id, version: row.version, outcome: result.outcome, detail: 'detail' in result ? result.detail : result.resent });
   }
 
   /**

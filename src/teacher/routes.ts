@@ -8,6 +8,8 @@ import { translate, type Locale } from '../web/i18n';
 import type { Renderer } from '../web/render';
 import { courseTitle, type LaunchContext } from '../web/session';
 import { publishScore } from '../grades/commands/publishScore';
+import type { Gradebooks } from '../grades/gradebook';
+import { gradeCounts, gradeReport, type GradeLine } from '../grades/report';
 import { masteryChartSvg } from './chart';
 import { classView, pct, median, type ClassView, type Flag } from './class-view';
 import { toCsv } from './csv';
@@ -29,6 +31,8 @@ export interface TeacherRouteDeps {
   render: Renderer;
   /** Answers from every process, for the live class view. */
   events: EventBus;
+  /** What the LMS gradebooks show, read back for the grades page. */
+  gradebooks: Gradebooks;
 }
 
 const wrap = (fn: (req: Request, res: Response, next: NextFunction) => Promise<void>): RequestHandler => (req, res, next) => {
@@ -103,14 +107,33 @@ export function teacherRoutes(d: TeacherRouteDeps): Router {
     const problems = await db.selectFrom('score_outbox').select(['user_sub', 'problem', 'problem_detail', 'updated_at'])
       .where('tenant_id', '=', launch.tenantId).where('context_id', '=', launch.contextId).where('activity_id', '=', activity.id)
       .where('status', '=', 'failed').orderBy('updated_at', 'desc').execute();
+    const counts = await gradeCounts(db, { tenantId: launch.tenantId, contextId: launch.contextId, activityId: activity.id });
     const here = `${base(launch)}/activities/${activity.id}`;
     d.render(res, 'teacher/class', {
       locale: launch.locale, title: activity.title, course: courseTitle(launch), ...classModel(view, launch.locale, here), howHref: estimatesPageHref(launch.locale),
       here, back: base(launch), updatedAt: new Date().toISOString().slice(11, 16),
+      grades: { ...counts, any: counts.delivered + counts.pending + counts.failed > 0, lastDelivered: counts.lastDeliveredAt === null ? null : when(counts.lastDeliveredAt), href: `${here}/grades` },
       gradeProblems: problems.map((p) => ({
         student: translate(launch.locale, 'teacher.pseudonym', { id: p.user_sub }), href: `${here}/students/${encodeURIComponent(p.user_sub)}`,
         reason: translate(launch.locale, `grades.problems.${p.problem ?? 'rejected'}`), detail: p.problem_detail,
       })),
+    });
+  }));
+
+  // What each student's latest score became, beside what the LMS gradebook shows (read back, cached
+  // briefly; ?fresh=1 reads it again).
+  r.get('/teacher/activities/:aid/grades', wrap(async (req, res) => {
+    const launch = res.locals.launch!;
+    const activity = await activityOf(res, req.params.aid);
+    const here = `${base(launch)}/activities/${activity.id}`;
+    const report = await gradeReport(db, d.gradebooks, { tenantId: launch.tenantId, contextId: launch.contextId, activityId: activity.id }, { fresh: req.query.fresh === '1' });
+    const lines = report.lines.map((l) => ({
+      ...gradeLineModel(l, launch.locale), student: translate(launch.locale, 'teacher.pseudonym', { id: l.userSub }), href: `${here}/students/${encodeURIComponent(l.userSub)}`,
+    }));
+    d.render(res, 'teacher/grades', {
+      locale: launch.locale, title: translate(launch.locale, 'grades.page_title', { activity: activity.title }), course: courseTitle(launch), activityTitle: activity.title,
+      back: here, fresh: `${here}/grades?fresh=1`, lines, readAt: report.readAt === null ? null : when(report.readAt),
+      differing: lines.filter((l) => l.mismatch).length,
     });
   }));
 
@@ -175,8 +198,8 @@ export function teacherRoutes(d: TeacherRouteDeps): Router {
         why: t(`teacher.why.${rec.reason.firstTime && rec.reason.kind === 'learn' ? 'new' : rec.reason.kind}`, { skill: rec.skillName, mastery: pct(rec.reason.mastery), success: pct(rec.reason.pSuccess) }),
       })),
       fixedOrder: v.overrides.fixedOrder,
-      grade: v.grade && { ...v.grade, failed: v.grade.status === 'failed', statusText: t(`grades.status.${v.grade.status}`),
-        reason: v.grade.problem ? t(`grades.problems.${v.grade.problem}`) : null },
+      grade: v.grade && { ...v.grade, failed: v.grade.status === 'failed', ...gradeLineModel((await gradeReport(db, d.gradebooks, { tenantId: launch.tenantId, contextId: launch.contextId, activityId: activity.id }, { userSub: sub })).lines[0]!, launch.locale) },
+      gradesHref: `${base(launch)}/activities/${activity.id}/grades`,
       medianSeconds: Math.round(median(v.attempts.map((a) => a.durationMs)) / 1000),
     });
   }));
@@ -210,6 +233,28 @@ export function teacherRoutes(d: TeacherRouteDeps): Router {
     await publishScore(who(launch, activityId, sub));
   }));
   return r;
+}
+
+/** A date and time for the teacher, to the minute (UTC, as the rest of the teacher's pages). */
+const when = (at: number) => `${new Date(at).toISOString().replace('T', ' ').slice(0, 16)} UTC`;
+
+/** One student's grade as the pages say it: what was sent, what became of it, what the gradebook shows. */
+function gradeLineModel(l: GradeLine, locale: Locale) {
+  const t = (k: string, v?: Record<string, unknown>) => translate(locale, k, v);
+  const score = (given: number, max: number) => t('grades.score', { given: Math.round(given * 100) / 100, max: Math.round(max * 100) / 100 });
+  const sent = l.gradingProgress === 'FullyGraded' ? score(l.scoreGiven, l.scoreMaximum) : t('grades.sent_empty');
+  const delivery = l.status === 'delivered' ? t('grades.delivered_at', { at: when(l.deliveredAt!) })
+    : l.status === 'pending' ? t(l.tries ? 'grades.waiting_tries' : 'grades.waiting', { tries: l.tries })
+      : t('grades.not_sent');
+  const shows = l.unreadable ? t(`grades.unreadable.${l.unreadable.why}`)
+    : l.cell?.score == null ? t('grades.shows_nothing') : score(l.cell.score, l.cell.maximum ?? l.scoreMaximum);
+  return {
+    sent, delivery, shows, unreadableDetail: l.unreadable?.detail || null,
+    reason: l.problem ? t(`grades.problems.${l.problem}`) : null, problemDetail: l.problemDetail,
+    // A given-up score says so in `reason`; the comparison speaks only of what was delivered.
+    agreement: l.agreement && l.agreement !== 'not_sent' ? t(`grades.agreement.${l.agreement}`) : null,
+    mismatch: l.agreement === 'empty' || l.agreement === 'differs',
+  };
 }
 
 function sendCsv(res: Response, filename: string, body: string): void {

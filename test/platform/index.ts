@@ -1604,21 +1604,35 @@ ${storageHtml}
     const key = `${li.id}:${userId}`;
     const prev = this.grades.get(key);
     const ts = Math.floor(Date.parse(s.timestamp) / 1000);
-    if (prev && prev.timemodified >= ts) return refuse(409, `Refusing score with an earlier timestamp for item ${li.id} and user ${userId}`);
-    const fully = s.gradingProgress === 'FullyGraded';
+    if (prev && prev.timemodified !== null && prev.timemodified >= ts) return refuse(409, `Refusing score with an earlier timestamp for item ${li.id} and user ${userId}`);
+    // scores.php: scoreGiven is dropped unless FullyGraded, and the cell is emptied.
+    const given = s.gradingProgress === 'FullyGraded' && s.scoreGiven !== undefined && s.scoreGiven !== null ? Number(s.scoreGiven) : null;
     this.grades.set(key, {
       userId,
       lineItemId: li.id,
-      scoreGiven: fully && s.scoreGiven !== undefined && s.scoreGiven !== null ? Number(s.scoreGiven) : null,
+      scoreGiven: given,
       scoreMaximum: s.scoreMaximum !== undefined && s.scoreMaximum !== null ? Number(s.scoreMaximum) : 1,
       comment: typeof s.comment === 'string' ? s.comment : undefined,
       activityProgress: s.activityProgress,
       gradingProgress: s.gradingProgress,
-      timemodified: ts,
+      timemodified: this.gradedTime(li, prev, given, ts),
       timestamp: s.timestamp,
     });
     this.scores.push({ at: new Date(), lineItemId: li.id, lineItemUrl: li.url, courseId, clientId: a.tool.clientId, userId, body: s });
     res.status(200).end();
+  }
+
+  /**
+   * The grade's timemodified after a score, as Moodle's gradebook sets it (seconds, or null: "not
+   * graded", which the next score's timestamp is not checked against). The activity's own item
+   * (grade_item::update_raw_grade) takes the score's timestamp, or null without a grade. A line item
+   * the tool created (update_final_grade) takes the timestamp, or the server's time when the grade is
+   * emptied, and keeps its time when the grade does not change.
+   */
+  private gradedTime(li: SimLineItem, prev: StoredGrade | undefined, given: number | null, ts: number): number | null {
+    if (li.activityItem) return given === null ? null : ts;
+    if (prev && prev.scoreGiven === given) return prev.timemodified;
+    return given === null ? this.nowSec() : ts;
   }
 
   private async handleResults(req: Request, res: Response, courseId: string, itemId: number, typeId: string): Promise<void> {
@@ -1627,7 +1641,8 @@ ${storageHtml}
     if ('status' in a) return void res.status(a.status).type('text/plain').send(a.reason);
     const li = this.findItem(res, courseId, itemId, a.tool);
     if (!li) return;
-    let grades = [...this.grades.values()].filter((g) => g.lineItemId === li.id);
+    // results.php lists only grades with a timemodified (graded once at least).
+    let grades = [...this.grades.values()].filter((g) => g.lineItemId === li.id && g.timemodified !== null);
     const userId = str(req.query.user_id);
     if (userId) grades = grades.filter((g) => g.userId === userId);
     const limit = Number(str(req.query.limit)) || undefined;
@@ -1635,16 +1650,15 @@ ${storageHtml}
     const link = this.pageLinks(req, grades.length, from, limit);
     if (link) res.setHeader('Link', link);
     const base = li.url.replace(/\?.*$/, '');
+    // gradebookservices::result_for_json: an emptied grade is its id and user only (no resultScore).
     const out = (limit ? grades.slice(from, from + limit) : grades.slice(from)).map((g) => {
-      const r: Record<string, unknown> = {
-        id: `${base}/results/${g.userId}?type_id=${li.typeId}`,
-        scoreOf: li.url,
-        userId: g.userId,
-        resultMaximum: li.scoreMaximum,
-      };
-      if (g.scoreGiven !== null) r.resultScore = (g.scoreGiven / g.scoreMaximum) * li.scoreMaximum;
+      const r: Record<string, unknown> = { id: `${base}/results?type_id=${li.typeId}&user_id=${g.userId}`, userId: g.userId };
+      if (g.scoreGiven === null) return r;
+      r.resultScore = (g.scoreGiven / g.scoreMaximum) * li.scoreMaximum;
+      r.resultMaximum = li.scoreMaximum;
       if (g.comment !== undefined) r.comment = g.comment;
-      r.timestamp = g.timestamp;
+      r.scoreOf = li.url;
+      r.timestamp = new Date(g.timemodified! * 1000).toISOString().replace(/\.\d{3}Z$/, '+00:00');
       return r;
     });
     res.status(200).type(MEDIA.resultContainer).send(JSON.stringify(out));

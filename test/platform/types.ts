@@ -300,8 +300,8 @@ export interface StoredGrade {
   comment?: string;
   activityProgress: string;
   gradingProgress: string;
-  /** Whole seconds (Moodle's timemodified). */
-  timemodified: number;
+  /** Whole seconds (Moodle's timemodified); null when the score held no grade on the activity's own item (never graded, as Moodle keeps it). */
+  timemodified: number | null;
   timestamp: string;
 }
 

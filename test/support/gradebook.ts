@@ -1,7 +1,9 @@
 /** What reached the simulator's gradebook, checked against Jejak's grade outbox. */
 import { expect } from 'chai';
 import type { Db } from '../../src/db/schema';
-import type { MoodleSim } from '../platform';
+import { MEDIA, SCOPES, type MoodleSim } from '../platform';
+import { launch } from './http-browser';
+import type { RunningTool } from './tool';
 
 export interface ScoresCheck {
   timeoutMs?: number;
@@ -42,4 +44,38 @@ export async function expectScoresDelivered(db: Db, sim: MoodleSim, o: ScoresChe
     expect(sim.refusedScores.map((s) => `${s.status} ${s.reason}`), 'scores the gradebook refused').to.deep.equal([]);
   }
   return rows.length;
+}
+
+/**
+ * What the simulator's gradebook shows for `userId`, read back as a tool reads it (the AGS results
+ * service): `score` on the line item's scale, or null for an empty cell.
+ */
+export async function expectGradebookShows(sim: MoodleSim, lineItemId: number, userId: string, score: number | null): Promise<void> {
+  const li = sim.lineItems.get(lineItemId)!;
+  const token = sim.issueAccessToken(li.clientId, [SCOPES.resultReadOnly]);
+  const url = new URL(li.url);
+  url.pathname += '/results';
+  url.searchParams.set('user_id', userId);
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: MEDIA.resultContainer } });
+  expect(res.status).to.equal(200);
+  const results = (await res.json()) as Array<{ userId: string; resultScore?: number }>;
+  expect(results.find((r) => r.userId === userId)?.resultScore ?? null, `the gradebook's grade of ${userId}`).to.equal(score);
+}
+
+/** The teacher's grades page of the activity on `linkId`, opened through a teacher's launch; `row(sub)` is that student's table row. */
+export async function gradesPage(sim: MoodleSim, tool: RunningTool, o: { clientId: string; courseId: string; linkId: string; teacherId: string }, locale: 'id' | 'en', q: { fresh?: boolean } = {}) {
+  const t = await launch(sim, { clientId: o.clientId, userId: o.teacherId, courseId: o.courseId, activityId: o.linkId, locale });
+  expect(t.final.status, t.final.body).to.equal(200);
+  const base = /^(.*\/s\/[\w-]+)\//.exec(t.final.url)![1];
+  const link = await tool.jejak.conn.db.selectFrom('activity_link').select('activity_id').where('resource_link_id', '=', o.linkId).executeTakeFirstOrThrow();
+  const page = await t.browser.get(`${base}/teacher/activities/${link.activity_id}/grades${q.fresh ? '?fresh=1' : ''}`, { context: { ...t.context, initiator: t.final.url } });
+  const rows = page.body.match(/<tr[ >][\s\S]*?<\/tr>/g) ?? [];
+  return {
+    ...page,
+    row(sub: string): string {
+      const row = rows.find((r) => r.includes(`/students/${encodeURIComponent(sub)}"`));
+      expect(row, `a row for ${sub} on the grades page`).to.not.equal(undefined);
+      return row!.replace(/<[^>]+>/g, ' ').replace(/&#x27;|&#39;/g, "'").replace(/\s+/g, ' ');
+    },
+  };
 }

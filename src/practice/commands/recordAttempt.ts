@@ -103,7 +103,8 @@ export async function recordAttempt(deps: PracticeDeps, a: AnswerToRecord): Prom
           tenantId: l.tenantId, contextId: l.contextId, activityId: l.activity.id, userSub: l.userSub,
           scoreGiven: activityScore(l.activity.settings, goalSkills, estimates, correct, answered), scoreMaximum: 100,
           activityProgress: finished ? 'Completed' : answered === 1 ? 'Started' : 'InProgress',
-          gradingProgress: goal ? 'FullyGraded' : 'Pending',
+          // A running grade as well as the final one (goal reached or not): Moodle keeps scoreGiven only when FullyGraded.
+          gradingProgress: 'FullyGraded',
           timestamp: new Date(a.now).toISOString(),
           endpoint: a.agsEndpoint,
         });
