@@ -36,6 +36,7 @@ import { practiceRoutes } from './practice/routes';
 import { contentRoutes, katexStatic } from './content/routes';
 import { ensureSampleBank } from './content/sample';
 import { adminRoutes } from './privacy/admin';
+import { purgeAdminSignIns } from './privacy/admin-sign-in';
 import { privacyPublicRoutes, privacySessionRoutes } from './privacy/routes';
 import { auditConfigChanges, scheduleRetention } from './privacy/lifecycle';
 import { inProcessQueue, type JobQueue } from './jobs/queue';
@@ -158,6 +159,7 @@ export async function createJejak(config: Config, log: Logger = createLogger(con
     await db.deleteFrom('used_nonce').where('expires_at', '<=', now).execute();
     await db.deleteFrom('launch_session').where('expires_at', '<=', now).execute();
     await rateCounter.purge(now);
+    await purgeAdminSignIns(db, now);
     await keys.maintain(now);
   };
   await jobs.define(PURGE_JOB, { leaseSeconds: 600, retryLimit: 3, retryDelaySeconds: 60 }, purgeExpired);

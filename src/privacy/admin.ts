@@ -17,6 +17,10 @@ import { setCourseGroups } from './commands/setCourseGroups';
 import { LEARNER_TABLES, learnerDataCounts, studentDataCsv } from './data';
 import { FAIRNESS_RULE, fairnessReport, loadObservations } from './fairness';
 import { auditLog } from './audit-log';
+import { deviceCookie, deviceIdOf, passwordTag, validAdminSession } from './admin-sign-in';
+import { signInAdmin } from './commands/signInAdmin';
+import { signOutAdmin } from './commands/signOutAdmin';
+import { randomToken } from '../crypto';
 
 export interface AdminDeps {
   db: Db;
@@ -29,33 +33,15 @@ export interface AdminDeps {
 }
 
 const COOKIE = 'jejak_admin';
+/** Proof that this browser signed in before: its failed attempts count apart from strangers' (src/privacy/admin-sign-in.ts). */
+const DEVICE_COOKIE = 'jejak_admin_device';
 const SESSION_MS = 8 * 3600_000;
+const DEVICE_MS = 365 * 24 * 3600_000;
 const ACTOR = 'admin';
 
 const wrap = (fn: (req: Request, res: Response, next: NextFunction) => Promise<void>): RequestHandler => (req, res, next) => {
   fn(req, res, next).catch(next);
 };
-
-/** Equal-length digests, so neither the content nor the length of the password leaks through timing. */
-function samePassword(given: string, expected: string): boolean {
-  const a = crypto.createHash('sha256').update(given).digest();
-  const b = crypto.createHash('sha256').update(expected).digest();
-  return crypto.timingSafeEqual(a, b);
-}
-
-/** The cookie is `<expiry>.<HMAC>`; the key includes the password, so changing it signs everyone out. */
-function sign(key: string, expires: number): string {
-  return `${expires}.${crypto.createHmac('sha256', key).update(`admin:${expires}`).digest('base64url')}`;
-}
-
-function validCookie(key: string, value: unknown, now: number): boolean {
-  if (typeof value !== 'string') return false;
-  const expires = Number(value.split('.')[0]);
-  if (!Number.isSafeInteger(expires) || expires <= now) return false;
-  const good = Buffer.from(sign(key, expires));
-  const given = Buffer.from(value);
-  return good.length === given.length && crypto.timingSafeEqual(good, given);
-}
 
 const TenantId = z.coerce.number().int().positive();
 const Sub = z.string().trim().min(1, 'user id is empty').max(255);
@@ -95,7 +81,8 @@ export function adminRoutes(d: AdminDeps): Router {
   const r = Router();
   const form = express.urlencoded({ extended: false, limit: '600kb' });
   const secure = new URL(d.config.publicUrl).protocol === 'https:';
-  const key = `${d.secret}:${d.config.adminPassword ?? ''}`;
+  const tag = passwordTag(d.secret, d.config.adminPassword ?? '');
+  const cookieOptions = (maxAge: number) => ({ httpOnly: true, sameSite: 'strict' as const, secure, path: '/admin', maxAge });
   const localeOf = (req: Request): Locale => pickLocale(typeof req.query.lang === 'string' ? req.query.lang : req.get('accept-language'));
   const page = (req: Request, res: Response, view: string, data: Record<string, unknown>, status = 200) => {
     const locale = localeOf(req);
@@ -104,11 +91,12 @@ export function adminRoutes(d: AdminDeps): Router {
   };
 
   r.use('/admin', sameOriginWrites(d.config.publicUrl), form);
-  r.use('/admin', (req, res, next) => {
+  r.use('/admin', wrap(async (req, res, next) => {
     if (!d.config.adminPassword) return page(req, res, 'privacy/admin/login', { disabled: true }, 503);
     if (req.path === '/login') return next();
     const cookie: unknown = req.cookies?.[COOKIE];
-    if (!validCookie(key, cookie, Date.now())) return page(req, res, 'privacy/admin/login', {}, 401);
+    // A server-side session: signed out, expired or signed in with another password, the cookie is worthless.
+    if (!(await validAdminSession(db, cookie, tag, Date.now()))) return page(req, res, 'privacy/admin/login', {}, 401);
     // The CSRF token is bound to this sign-in (src/web/security.ts derives it); every admin form posts it.
     res.locals.csrfToken = csrfToken(d.secret, `admin:${cookie as string}`);
     if (req.method === 'POST') {
@@ -119,18 +107,28 @@ export function adminRoutes(d: AdminDeps): Router {
       }
     }
     next();
-  });
+  }));
 
-  r.post('/admin/login', (req, res) => {
-    const password = typeof req.body?.password === 'string' ? req.body.password : '';
-    if (!samePassword(password, d.config.adminPassword!)) return page(req, res, 'privacy/admin/login', { wrong: true }, 401);
-    res.cookie(COOKIE, sign(key, Date.now() + SESSION_MS), { httpOnly: true, sameSite: 'strict', secure, path: '/admin', maxAge: SESSION_MS });
+  r.post('/admin/login', wrap(async (req, res) => {
+    const given = typeof req.body?.password === 'string' ? req.body.password : '';
+    const deviceId = deviceIdOf(d.secret, req.cookies?.[DEVICE_COOKIE]);
+    const result = await signInAdmin({
+      db, secret: d.secret, password: d.config.adminPassword!, given, address: req.ip ?? 'unknown', deviceId, sessionMs: SESSION_MS,
+    });
+    if (result.kind === 'wait') {
+      res.set('retry-after', String(result.retryAfterSeconds));
+      return page(req, res, 'privacy/admin/login', { wait: translate(localeOf(req), 'admin.sign_in_wait', { seconds: result.retryAfterSeconds }) }, 429);
+    }
+    if (result.kind === 'wrong') return page(req, res, 'privacy/admin/login', { wrong: true }, 401);
+    res.cookie(COOKIE, result.token, cookieOptions(SESSION_MS));
+    res.cookie(DEVICE_COOKIE, deviceCookie(d.secret, deviceId ?? randomToken(16)), cookieOptions(DEVICE_MS));
     res.redirect(303, `/admin?lang=${localeOf(req)}`);
-  });
-  r.post('/admin/logout', (req, res) => {
+  }));
+  r.post('/admin/logout', wrap(async (req, res) => {
+    await signOutAdmin({ db, token: String(req.cookies?.[COOKIE]), address: req.ip ?? 'unknown' });
     res.clearCookie(COOKIE, { path: '/admin' });
     res.redirect(303, `/admin?lang=${localeOf(req)}`);
-  });
+  }));
 
   r.get('/admin', wrap(async (req, res) => {
     const locale = localeOf(req);
