@@ -192,7 +192,8 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
       number: answered + 1,
       progressText: length.kind === 'range' ? translate(locale, 'practice.progress_of', { answered, max: length.max }) : translate(locale, 'practice.progress', { answered }),
       reasonText: reasonText(locale, shown.reason, skills.find((s) => s.id === shown.skill_id)?.name ?? ''),
-      stuckText: stuckSkill && translate(locale, 'practice.stuck', { skill: stuckSkill.name }),
+      // Nothing else open yet (the skills after it need it first): the same skill again, said so.
+      stuckText: stuckSkill && translate(locale, stuckSkill.id === shown.skill_id ? 'practice.stuck_nothing_else' : 'practice.stuck', { skill: stuckSkill.name }),
       notice: req.query.stale === '1' ? translate(locale, 'practice.stale') : undefined,
       error: problemMessage,
       token: shown.token, itemHtml, hints, moreHints: shown.hints_used < item.hints.length,

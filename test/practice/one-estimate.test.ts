@@ -1,0 +1,136 @@
+import { expect } from 'chai';
+import { MoodleSim } from '../platform';
+import { launch, type LaunchResult } from '../support/http-browser';
+import { testDialects, type TestDatabase } from '../support/db';
+import { startTool, type RunningTool } from '../support/tool';
+import { statusOf, type SkillEstimate } from '../../src/kt/estimate';
+import { skillCredit } from '../../src/practice/settings';
+import { answerForm, insertTestBank, placeActivity, registerTool, type TestBank } from './support';
+
+const pct = (p: number) => Math.round(p * 100);
+const GOAL = 0.8;
+
+/**
+ * One estimate, one meaning: students answer through the Moodle simulator, and the student's own
+ * bars, the teacher's heatmap, the student page's table and chart, the flags and the grade sent to the
+ * gradebook all show the tracer's estimate for the same student and skill.
+ */
+for (const dialect of testDialects()) {
+  describe(`one estimate everywhere on ${dialect.name}`, function () {
+    this.timeout(120_000);
+    let tdb: TestDatabase;
+    let tool: RunningTool;
+    let sim: MoodleSim;
+    let clientId: string;
+    let courseId: string;
+    let teacherId: string;
+    let students: string[];
+    let bank: TestBank;
+    let linkId: string;
+    let activityId: number;
+
+    before(async () => {
+      tdb = await dialect.create();
+      tool = await startTool(tdb);
+      sim = await MoodleSim.start();
+      clientId = await registerTool(sim, tool);
+      const seeded = sim.seedDefault();
+      courseId = seeded.course.id;
+      teacherId = seeded.teacher.id;
+      students = seeded.students.map((s) => s.id);
+      bank = await insertTestBank(tool.jejak.conn.db);
+      ({ linkId } = await placeActivity(sim, clientId, courseId, teacherId, bank, { threshold: String(GOAL * 100), length: 'range', min_items: '30', max_items: '60' }));
+      // The only activity of this install (its link is recorded at the first launch).
+      activityId = (await db().selectFrom('activity').select('id').executeTakeFirstOrThrow()).id;
+    });
+    after(async () => {
+      await sim?.close();
+      await tool?.close();
+      await tdb?.drop();
+    });
+
+    const db = () => tool.jejak.conn.db;
+    const inFrame = (r: LaunchResult, page: { url: string }) => ({ context: { ...r.context, initiator: page.url } });
+
+    /** A student answers `pattern.length` items as the pattern says (true = right); returns the last practice page. */
+    async function practise(student: string, pattern: boolean[]) {
+      const r = await launch(sim, { clientId, userId: student, courseId, activityId: linkId });
+      let page = r.final;
+      for (const right of pattern) {
+        const { action, fields } = await answerForm(db(), bank, page, right);
+        const feedback = await r.browser.post(action, fields, inFrame(r, page));
+        expect(feedback.status).to.equal(200);
+        const next = /id="next" href="([^"]+)"/.exec(feedback.body)![1];
+        page = await r.browser.get(new URL(next.replace(/&amp;/g, '&'), feedback.url).toString(), inFrame(r, feedback));
+        expect(page.status).to.equal(200);
+      }
+      return page;
+    }
+
+    async function estimatesOf(student: string): Promise<Map<number, SkillEstimate>> {
+      return (await tool.jejak.tracer.classEstimates((await db().selectFrom('activity').select('tenant_id').where('id', '=', activityId).executeTakeFirstOrThrow()).tenant_id, courseId, bank.bankId, [student])).get(student)!;
+    }
+
+    /** The student's bar on a practice page: its percent, or 'not tried'. */
+    const bar = (body: string, skill: string) => {
+      const m = new RegExp(`>${skill}</label>\\s*<span class="bar-row">(?:<span class="not-tried"[^>]*>not tried yet</span>|<meter[^>]*>\\d+%</meter>\\s*<span class="percent">(\\d+)%</span>)`).exec(body);
+      expect(m, `bar of ${skill}`).to.not.equal(null);
+      return m![1] === undefined ? 'not tried' : Number(m![1]);
+    };
+
+    it('the student, the teacher\'s heatmap, table, chart and flags and the grade show the same estimate', async () => {
+      const [sam, sasha] = students;
+      // Sam: mostly right on the first skill. Sasha: always wrong, so practice pauses the skill.
+      const samPage = await practise(sam, [true, true, false, true, true, true, false, true, true]);
+      const sashaPage = await practise(sasha, Array(6).fill(false));
+      const names = ['Adding fractions', 'Comparing fractions', 'Simplifying fractions'];
+
+      const samEstimates = await estimatesOf(sam);
+      const sashaEstimates = await estimatesOf(sasha);
+      const first = samEstimates.get(bank.skills[0])!;
+      expect(first.answers, 'the first skill until it is mastered (prerequisites)').to.be.at.least(1);
+      // The student's bars: the tracer's numbers, and "not tried yet" for skills without an answer.
+      for (const [i, id] of bank.skills.entries()) {
+        const e = samEstimates.get(id)!;
+        expect(bar(samPage.body, names[i]), names[i]).to.equal(e.answers ? pct(e.p) : 'not tried');
+      }
+      expect(bar(sashaPage.body, names[1]), 'a skill Sasha never tried').to.equal('not tried');
+
+      const t = await launch(sim, { clientId, userId: teacherId, courseId, activityId: linkId });
+      const base = /^(.*\/s\/[\w-]+)\//.exec(t.final.url)![1];
+      const classPage = await t.browser.get(`${base}/teacher/activities/${activityId}`);
+      expect(classPage.status).to.equal(200);
+      const rowOf = (sub: string) => new RegExp(`<tr><th scope="row"><a href="[^"]*/students/${sub}">[^<]+</a></th>(.*?)</tr>`).exec(classPage.body)![1];
+      const cells = (sub: string) => [...rowOf(sub).matchAll(/<td class="m-\w+">(.*?)<\/td>/g)].map((m) => m[1]).slice(0, 3);
+      for (const [sub, ests] of [[sam, samEstimates], [sasha, sashaEstimates]] as const) {
+        cells(sub).forEach((cell, i) => {
+          const e = ests.get(bank.skills[i])!;
+          if (e.answers === 0) expect(cell, `${sub} ${names[i]}`).to.contain('not tried yet');
+          else expect(cell, `${sub} ${names[i]}`).to.match(new RegExp(`^${pct(e.p)}%`));
+        });
+      }
+      // Sasha was paused (the practice page said so) and the teacher sees the same skill flagged, with the same estimate.
+      expect(sashaPage.body).to.match(/<p class="notice" id="stuck">You have worked hard on Adding fractions[^<]*ask your teacher/);
+      const sashaFirst = sashaEstimates.get(bank.skills[0])!;
+      expect(classPage.body).to.match(new RegExp(`flag-struggling">Struggling</span> Stuck on Menjumlahkan pecahan|flag-struggling">Struggling</span> Stuck on Adding fractions`));
+      expect(classPage.body).to.contain(`estimate now ${pct(sashaFirst.p)}%`);
+
+      // The student page: table and the chart's last point are the same estimate.
+      const studentPage = await t.browser.get(`${base}/teacher/activities/${activityId}/students/${sam}`);
+      expect(studentPage.status).to.equal(200);
+      const row = new RegExp(`<th scope="row">[^<]*</th>\\s*<td class="m-\\w+">(\\d+)%`).exec(studentPage.body)!;
+      expect(Number(row[1])).to.equal(pct(first.p));
+      expect(studentPage.body).to.contain(`${first.answers} answers on ${first.items} different questions`);
+      const desc = /<desc id="chart-0-d">After (\d+) answers? on this skill the estimate went from (\d+)% to (\d+)%\.<\/desc>/.exec(studentPage.body)!;
+      expect(Number(desc[1])).to.equal(first.answers);
+      expect(Number(desc[3]), 'the chart ends where the table is').to.equal(pct(first.p));
+      expect(studentPage.body).to.match(/<polygon class="interval"/);
+
+      // The grade: each skill's share from the same estimates.
+      const expected = Math.round((bank.skills.reduce((sum, id) => sum + skillCredit(samEstimates.get(id), GOAL), 0) / bank.skills.length) * 10000) / 100;
+      const outbox = await db().selectFrom('score_outbox').select('score_given').where('user_sub', '=', sam).where('activity_id', '=', activityId).executeTakeFirstOrThrow();
+      expect(outbox.score_given).to.equal(expected);
+      expect(statusOf(first, GOAL) === 'mastered' ? 1 : 0).to.equal(cells(sam)[0].includes('✓') ? 1 : 0);
+    });
+  });
+}
