@@ -105,8 +105,19 @@ describe('operations', function () {
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
-    const deadline = Date.now() + 30_000;
-    while (!out.includes('JWKS URL') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    /** Resolves once the process has printed `pattern` (the test's timeout bounds the wait, not a deadline of its own). */
+    const printed = (pattern: RegExp) => new Promise<void>((resolve) => {
+      const check = () => {
+        if (!pattern.test(out)) return;
+        child.stdout.off('data', check);
+        child.stderr.off('data', check);
+        resolve();
+      };
+      child.stdout.on('data', check);
+      child.stderr.on('data', check);
+      check();
+    });
+    await printed(/^JWKS URL: .*$/m);
     const lines = out.split('\n');
     const at = lines.findIndex((l) => l.startsWith('Registration URL: '));
     expect(at, out).to.be.greaterThan(-1);
@@ -114,14 +125,22 @@ describe('operations', function () {
     expect(lines[at + 1]).to.equal(`Login URL: http://localhost:${port}/lti/login`);
     expect(lines[at + 2]).to.equal(`Launch (redirect) URL: http://localhost:${port}/lti/launch`);
     expect(lines[at + 3]).to.equal(`JWKS URL: http://localhost:${port}/lti/jwks`);
-    // A slow client is mid-request when SIGTERM arrives: its request still gets an answer.
+    // A slow client is mid-request when SIGTERM arrives: its request still gets an answer. The server has
+    // read its headers (it answered `100 Continue`), and the body's end is sent only once the process
+    // says it is shutting down: no guess at how long either takes.
+    const body = 'iss=x&login_hint=1';
+    let headersRead!: () => void;
+    const inFlightHeadersRead = new Promise<void>((r) => (headersRead = r));
     const inFlight = new Promise<number>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path: '/lti/login', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String('iss=x&login_hint=1'.length) } }, (res) => resolve(res.statusCode!));
+      const req = http.request({ host: '127.0.0.1', port, path: '/lti/login', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length), expect: '100-continue' } }, (res) => resolve(res.statusCode!));
       req.on('error', reject);
-      req.write('iss=x&login_h');
-      setTimeout(() => req.end('int=1'), 700);
+      req.on('continue', () => {
+        req.write(body.slice(0, 13));
+        headersRead();
+        void printed(/"msg":"shutting down"/).then(() => req.end(body.slice(13)));
+      });
     });
-    await new Promise((r) => setTimeout(r, 200));
+    await inFlightHeadersRead;
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     child.kill('SIGTERM');
     expect(await inFlight).to.equal(400);
