@@ -75,7 +75,7 @@ export function contentRoutes(d: { db: Db; render: Renderer }): Router {
 
   r.get('/content/banks/import', (_req, res) => showImportForm(res, launchOf(res).locale));
 
-  const showImportForm = (res: Response, locale: Locale, extra: { problem?: string; report?: ReportView[]; canSkip?: boolean; language?: string; bankTitle?: string } = {}, status = 200) =>
+  const showImportForm = (res: Response, locale: Locale, extra: { problem?: string; report?: ReportView[]; reportMore?: number; canSkip?: boolean; language?: string; bankTitle?: string } = {}, status = 200) =>
     render(res, 'content/import', {
       locale, title: translate(locale, 'content.import.title'), mb: MAX_UPLOAD_BYTES / 1024 / 1024,
       language: extra.language ?? locale, ...extra,
@@ -113,7 +113,10 @@ export function contentRoutes(d: { db: Db; render: Renderer }): Router {
           details: { fileName },
         });
         if (!result.ok) {
-          return showImportForm(res, locale, { ...again, problem: translate(locale, 'content.import.refused'), report: reportView(result.report, locale), canSkip: parsed.items.length > 0 }, 422);
+          const shown = shownReport(result.report);
+          return showImportForm(res, locale, {
+            ...again, problem: translate(locale, 'content.import.refused'), report: reportView(shown, locale), reportMore: result.report.length - shown.length, canSkip: parsed.items.length > 0,
+          }, 422);
         }
         res.redirect(303, `/s/${launch.sessionId}/content/banks/${result.bankId}?imported=1`);
       } catch (e) {
@@ -143,10 +146,11 @@ export function contentRoutes(d: { db: Db; render: Renderer }): Router {
       .limit(ITEMS_PER_PAGE).offset((pageNo - 1) * ITEMS_PER_PAGE).execute();
     const stats = await itemStats(db, launch.tenantId, items.map((i) => i.id));
     const details = JSON.parse(bank.details) as { import?: { report?: ReportLine[] } };
+    const report = req.query.imported === '1' ? details.import?.report : undefined;
     render(res, 'content/bank', {
       locale, title: bank.title, bank, imported: req.query.imported === '1',
-      report: req.query.imported === '1' && details.import?.report ? reportView(shownReport(details.import.report), locale) : undefined,
-      reportMore: req.query.imported === '1' && details.import?.report ? details.import.report.length - shownReport(details.import.report).length : 0,
+      report: report && reportView(shownReport(report), locale),
+      reportMore: report ? report.length - shownReport(report).length : 0,
       page: {
         from: total ? (pageNo - 1) * ITEMS_PER_PAGE + 1 : 0, to: (pageNo - 1) * ITEMS_PER_PAGE + items.length, total, number: pageNo, pages, several: pages > 1,
         previous: pageNo > 1 ? pageNo - 1 : undefined, next: pageNo < pages ? pageNo + 1 : undefined,
