@@ -15,6 +15,7 @@ import { launchPath } from './login';
 import type { Platforms } from './platforms';
 import { Refusal } from './refusal';
 import { DynamicRegistration, RegistrationError } from './registration';
+import { setContentSecurityPolicy } from '../web/security';
 import { tooManyRequests, type Verdict } from '../web/rate-limit';
 
 export interface LtiRouteDeps {
@@ -119,27 +120,40 @@ export function ltiRoutes(d: LtiRouteDeps): Router {
   }));
 
   const registrationLocale = (req: Request): Locale => pickLocale((req.query.lang as string) ?? req.body?.lang ?? req.get('accept-language'));
-  const checkKey = (req: Request, key: unknown) => {
+  /**
+   * The registration request in `source` (query or form), when it carries the install's key and a
+   * platform's configuration URL; otherwise the refusal page is sent and undefined returned. Moodle
+   * shows every page of the registration inside an iframe of its admin page, before that Moodle is a
+   * registered platform: with the right key, the site of the configuration URL (only) may frame them.
+   */
+  const registrationRequest = (res: Response, source: unknown, locale: Locale) => {
+    const key = (source as { key?: unknown } | undefined)?.key;
     if (typeof key !== 'string' || !safeEqual(key, d.registrationKey)) {
-      d.log.warn('registration refused: bad key', { reqId: req.res?.locals.reqId });
-      return false;
+      d.log.warn('registration refused: bad key', { reqId: res.locals.reqId });
+      d.render(res, 'error', { locale, message: t(locale, 'register.forbidden') }, 403);
+      return undefined;
     }
-    return true;
+    const q = RegistrationQuery.safeParse(source ?? {});
+    if (!q.success) {
+      d.render(res, 'error', { locale, message: t(locale, 'register.bad_request') }, 400);
+      return undefined;
+    }
+    setContentSecurityPolicy(res, { framers: [q.data.openid_configuration.origin], formTargets: [] });
+    return q.data;
   };
 
   r.get('/lti/register', wrap(async (req, res) => {
     const locale = registrationLocale(req);
-    if (!checkKey(req, req.query.key)) return d.render(res, 'error', { locale, message: t(locale, 'register.forbidden') }, 403);
-    const q = RegistrationQuery.safeParse(req.query);
-    if (!q.success) return d.render(res, 'error', { locale, message: t(locale, 'register.bad_request') }, 400);
+    const q = registrationRequest(res, req.query, locale);
+    if (!q) return;
     try {
-      const platform = await d.registration.platformConfiguration(q.data.openid_configuration);
+      const platform = await d.registration.platformConfiguration(q.openid_configuration);
       const messages = d.registration.messagesFor(platform);
       d.render(res, 'register-confirm', {
         locale, toolName: d.config.toolName, issuer: platform.issuer,
         platformName: platform['https://purl.imsglobal.org/spec/lti-platform-configuration']?.product_family_code ?? new URL(platform.issuer).host,
         deepLinking: messages.includes('LtiDeepLinkingRequest'),
-        key: q.data.key, openidConfiguration: q.data.openid_configuration, registrationToken: q.data.registration_token ?? '',
+        key: q.key, openidConfiguration: q.openid_configuration.href, registrationToken: q.registration_token ?? '',
       });
     } catch (e) {
       registrationFailed(res, locale, e);
@@ -148,11 +162,10 @@ export function ltiRoutes(d: LtiRouteDeps): Router {
 
   r.post('/lti/register', form, wrap(async (req, res) => {
     const locale = registrationLocale(req);
-    if (!checkKey(req, req.body?.key)) return d.render(res, 'error', { locale, message: t(locale, 'register.forbidden') }, 403);
-    const q = RegistrationQuery.safeParse(req.body ?? {});
-    if (!q.success) return d.render(res, 'error', { locale, message: t(locale, 'register.bad_request') }, 400);
+    const q = registrationRequest(res, req.body, locale);
+    if (!q) return;
     try {
-      const done = await d.registration.register(q.data.openid_configuration, q.data.registration_token || undefined);
+      const done = await d.registration.register(q.openid_configuration, q.registration_token || undefined);
       d.log.info('platform registered dynamically', { reqId: res.locals.reqId, issuer: done.platform.issuer, clientId: done.platform.clientId, deploymentId: done.deploymentId });
       d.render(res, 'register-done', { locale, platformName: done.name, clientId: done.platform.clientId, deploymentId: done.deploymentId ?? '—' });
     } catch (e) {
@@ -160,17 +173,23 @@ export function ltiRoutes(d: LtiRouteDeps): Router {
     }
   }));
 
+  /** The admin reads what went wrong in their language; the log keeps the technical detail (the remote answer, bounded). */
   function registrationFailed(res: Response, locale: Locale, e: unknown): void {
     if (!(e instanceof RegistrationError)) throw e;
-    d.log.warn('registration failed', { reqId: res.locals.reqId, detail: e.message });
-    d.render(res, 'error', { locale, message: t(locale, 'register.platform_error', { detail: e.message }), reference: res.locals.reqId }, 502);
+    d.log.warn('registration failed', { reqId: res.locals.reqId, reason: e.reason, ...e.params, detail: e.message });
+    const detail = t(locale, `register.errors.${e.reason}`, e.params);
+    d.render(res, 'error', { locale, message: t(locale, 'register.platform_error', { detail }), reference: res.locals.reqId }, 502);
   }
 
   return r;
 }
 
 const LaunchForm = z.object({ id_token: z.string().min(1), state: z.string().min(1), platform_binding: z.string().optional() });
-const RegistrationQuery = z.object({ key: z.string(), openid_configuration: z.string().url(), registration_token: z.string().optional() });
+const RegistrationQuery = z.object({
+  key: z.string(),
+  openid_configuration: z.url({ protocol: /^https?$/ }).transform((u) => new URL(u)),
+  registration_token: z.string().optional(),
+});
 
 /** The launch's language, read (unverified) from the token only to word a refusal in it. */
 function localeHint(idToken: string): Locale {

@@ -357,6 +357,11 @@ export class MoodleSim {
     return u.toString();
   }
 
+  /** Moodle's Manage tools page with the registration dialog open on `toolUrl` (what the admin pasted). */
+  registrationDialogUrl(toolUrl: string): string {
+    return `${this.issuer}/mod/lti/toolconfigure.php?url=${encodeURIComponent(toolUrl)}`;
+  }
+
   /** A registration token as Moodle issues them (`sub` = new client id, scope "reg", 1 h). */
   registrationToken(opts: { clientId?: string; expiresIn?: number; scope?: string } = {}): string {
     const iat = this.nowSec();
@@ -878,6 +883,18 @@ export class MoodleSim {
       res.type('application/json; charset=utf-8').send(JSON.stringify(this.openidConfiguration(), null, 4));
     });
     app.post('/mod/lti/openid-registration.php', text, (req, res) => void this.handleRegistration(req, res));
+    // Manage tools › "Add LTI Advantage": the tool's registration page in a dialog's iframe, closed on
+    // the tool's org.imsglobal.lti.close message (only from that frame).
+    app.get('/mod/lti/toolconfigure.php', (req, res) => {
+      const frame = this.dynamicRegistrationUrl(str(req.query.url));
+      res.type('html').send(page('Manage tools', `<div id="dialog" role="dialog"><iframe id="lti-registration" title="Register" src="${esc(frame)}" width="800" height="600"></iframe></div>`,
+        `<script>addEventListener('message', function (e) {
+  var f = document.getElementById('lti-registration');
+  if (!f || e.source !== f.contentWindow || !e.data || e.data.subject !== 'org.imsglobal.lti.close') return;
+  document.getElementById('dialog').remove();
+  document.body.setAttribute('data-registration', 'closed');
+});</script>`));
+    });
     app.all('/mod/lti/auth.php', form, (req, res) => void this.handleAuth(req, res).catch((e) => this.fail(res, e)));
     app.post('/mod/lti/token.php', text, (req, res) => void this.handleToken(req, res).catch((e) => this.fail(res, e)));
     app.post('/mod/lti/contentitem_return.php', form, (req, res) => void this.handleDeepLinkReturn(req, res).catch((e) => this.fail(res, e)));

@@ -3,7 +3,9 @@ import path from 'node:path';
 import https from 'node:https';
 import { expect } from 'chai';
 import { testDialects, type TestDatabase } from '../support/db';
-import { startTool, type RunningTool } from '../support/tool';
+import { registerTool, startTool, type RunningTool } from '../support/tool';
+import { MoodleSim } from '../platform';
+import { launch } from '../support/http-browser';
 import { viewFiles } from '../../src/web/render';
 import { csrfToken } from '../../src/web/security';
 import type { Classroom } from '../teacher/classroom';
@@ -135,3 +137,70 @@ describe('security headers', function () {
     }
   });
 });
+
+describe('a write whose Referer is not a URL (issue 13.13)', function () {
+  this.timeout(30_000);
+  let tdb: TestDatabase;
+  let tool: RunningTool;
+  before(async () => {
+    tdb = await testDialects()[0]!.create();
+    tool = await startTool(tdb);
+  });
+  after(async () => {
+    await tool?.close();
+    await tdb?.drop();
+  });
+
+  it('is refused as a cross-site write with the 403 page, not a 500', async () => {
+    const r = await fetch(`${tool.url}/s/some-session/practice/answer`, {
+      method: 'POST', headers: { referer: 'not a url', 'content-type': 'application/x-www-form-urlencoded', 'accept-language': 'en' }, body: 'a=1',
+    });
+    expect(r.status).to.equal(403);
+    expect(await r.text()).to.contain('You are not allowed to see this page.');
+    expect(tool.logs.some((l) => l.msg === 'internal error')).to.equal(false);
+  });
+});
+
+for (const dialect of testDialects()) {
+  describe(`frame and form-target allow-lists per tenant (issue 13.16) on ${dialect.name}`, function () {
+    this.timeout(60_000);
+    let tdb: TestDatabase;
+    let tool: RunningTool;
+    let a: MoodleSim;
+    let b: MoodleSim;
+    let clientA: string;
+    before(async () => {
+      tdb = await dialect.create();
+      tool = await startTool(tdb);
+      a = await MoodleSim.start();
+      b = await MoodleSim.start();
+      clientA = await registerTool(a, tool);
+      await registerTool(b, tool);
+    });
+    after(async () => {
+      await a?.close();
+      await b?.close();
+      await tool?.close();
+      await tdb?.drop();
+    });
+
+    const directive = (headers: Headers, name: string) => new RegExp(`${name} ([^;]*)`).exec(headers.get('content-security-policy') ?? '')![1]!.split(' ');
+
+    it('a session of platform A may be framed by, and post to, A only; pages without a session keep every platform', async () => {
+      const { course, students } = a.seedDefault();
+      const activityId = a.addActivity({ courseId: course.id, clientId: clientA, title: 'Practice' });
+      const r = await launch(a, { clientId: clientA, userId: students[0].id, courseId: course.id, activityId });
+      expect(r.final.status, r.final.body.slice(0, 300)).to.equal(200);
+      expect(r.final.url).to.match(/\/s\/[\w-]+\/$/);
+      const [originA, originB] = [new URL(a.issuer).origin, new URL(b.issuer).origin];
+      for (const name of ['frame-ancestors', 'form-action']) {
+        expect(directive(r.final.headers, name), name).to.deep.equal(["'self'", originA]);
+      }
+      const privacy = await r.browser.get(r.final.url + 'privacy');
+      expect(privacy.status).to.equal(200);
+      expect(directive(privacy.headers, 'frame-ancestors')).to.deep.equal(["'self'", originA]);
+      const outside = await fetch(`${tool.url}/`);
+      expect(directive(outside.headers, 'frame-ancestors')).to.have.members(["'self'", originA, originB]);
+    });
+  });
+}
