@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { testDialects, type TestDatabase } from '../support/db';
 import { Classroom } from '../teacher/classroom';
 import { expectGradebookShows } from '../support/gradebook';
+import { expectAccessiblePage } from '../support/axe';
+import { chromiumAvailable, openChromium } from '../support/chromium';
 import { OutboxSender } from '../../src/grades/sender';
 import { PlatformServices } from '../../src/grades/platform-services';
 import { LtijsStore } from '../../src/lti/ltijs-store';
@@ -118,6 +120,25 @@ for (const dialect of testDialects()) {
       const row = await settled(sasha);
       expect(row).to.include({ status: 'delivered', problem: 'superseded' });
       expect(c.sim.grade(lineItemId, sasha)?.scoreGiven).to.equal(90);
+    });
+
+    it('the grades page and the student\'s grade pass axe-core in headless Chromium at 360 px, in both languages', async function () {
+      if (!chromiumAvailable()) return this.skip();
+      const t = await c.launch(c.teacherId);
+      // A session without a cookie binding, as one completed through platform storage, opens in a fresh browser.
+      await c.db.updateTable('launch_session').set({ binding: null }).where('id', '=', t.sid).execute();
+      const browser = await openChromium({ viewport: { width: 360, height: 800 } });
+      try {
+        const page = await browser.context.newPage();
+        const activity = `${t.base}/teacher/activities/${c.activityId}`;
+        for (const lang of ['en', 'id']) {
+          for (const url of [`${activity}/grades?lang=${lang}`, `${activity}/students/${encodeURIComponent(c.studentIds[0])}?lang=${lang}`]) {
+            await expectAccessiblePage(page, url, lang);
+          }
+        }
+      } finally {
+        await browser.close();
+      }
     });
 
     async function settled(sub: string) {
