@@ -132,7 +132,10 @@ function runReference(ds: BenchDataset, epochs: number, patience: number): Promi
   const script = path.join(sharedDir(), 'kt-reference', 'dkt_ref.py');
   const args = [script, '--dataset', ds.name, '--fold', '1', '--threads', '1', '--epochs', String(epochs), '--patience', String(patience), '--input', ds.referenceInput];
   return new Promise((resolve) => {
-    const child = spawn('/usr/bin/python3', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // `--threads 1` is torch.set_num_threads(1), yet Debian's torch still starts a second OpenBLAS
+    // thread; these pin the BLAS and OpenMP pools too, so the reference really runs on one thread.
+    const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+    const child = spawn('/usr/bin/python3', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     let echoed = 0;
