@@ -1,7 +1,7 @@
 import type { LocalizedText } from '../item';
 import { ITEM_KINDS } from '../item';
 import { escapeHtml } from '../richtext';
-import { BankBuilder, type ParsedBank } from './model';
+import { BankBuilder, nextTurn, type ParsedBank } from './model';
 
 interface Row {
   /** Line where the record starts (a quoted cell may span lines). */
@@ -9,8 +9,11 @@ interface Row {
   cells: string[];
 }
 
+/** Characters tokenised between two turns of the event loop. */
+const CSV_STEP = 64 * 1024;
+
 /** RFC 4180 records, with `,` or `;` as the separator (spreadsheets in Indonesian use `;`). */
-function records(source: string): { rows: Row[]; error?: { line: number } } {
+async function records(source: string): Promise<{ rows: Row[]; error?: { line: number } }> {
   const firstLine = source.split('\n', 1)[0] ?? '';
   const sep = (firstLine.match(/;/g)?.length ?? 0) > (firstLine.match(/,/g)?.length ?? 0) ? ';' : ',';
   const rows: Row[] = [];
@@ -23,7 +26,11 @@ function records(source: string): { rows: Row[]; error?: { line: number } } {
   // Whether the cell is only blanks so far: kept as we go, since testing the cell at every quote
   // would make a cell of many quotes quadratic.
   let blank = true;
-  for (let i = 0; i < source.length; i++) {
+  for (let i = 0, turn = CSV_STEP; i < source.length; i++) {
+    if (i >= turn) {
+      await nextTurn();
+      turn = i + CSV_STEP;
+    }
     const c = source[i]!;
     if (quoted) {
       if (c === '"' && source[i + 1] === '"') {
@@ -76,7 +83,7 @@ const TEXT_COLUMNS: Column[] = ['stem', 'choices', 'feedback', 'hints', 'solutio
  */
 export async function readCsv(source: string, language: string): Promise<ParsedBank> {
   const b = new BankBuilder(language);
-  const { rows, error } = records(source.replace(/^\uFEFF/, ''));
+  const { rows, error } = await records(source.replace(/^\uFEFF/, ''));
   if (error) {
     b.refuse(error.line, 'csv_unclosed_quote');
     return b.bank;

@@ -78,7 +78,7 @@ class Codes {
 }
 
 /** Questions read between two turns of the event loop: a large file is read in steps of bounded work. */
-export const IMPORT_STEP = 200;
+export const IMPORT_STEP = 50;
 
 /** Lets the process serve other requests before going on. */
 export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
