@@ -26,6 +26,7 @@ import { ModelCache } from './kt/models';
 import { createTrainingJobs, type TrainingJobs } from './kt/jobs/runner';
 import { enqueueScore } from './grades/outbox';
 import { estimatesPageRoutes } from './teacher/estimates-page';
+import { calibrateDueBanks, CALIBRATION_JOB } from './kt/calibration';
 import { studentOverrides } from './teacher/overrides';
 import { PlatformServices } from './grades/platform-services';
 import { OutboxSender, type ScoreSender } from './grades/sender';
@@ -164,6 +165,9 @@ export async function createJejak(config: Config, log: Logger = createLogger(con
   };
   await jobs.define(PURGE_JOB, { leaseSeconds: 600, retryLimit: 3, retryDelaySeconds: 60 }, purgeExpired);
   await jobs.every(PURGE_JOB, 10);
+  // Item and skill difficulties learned from the attempts as they arrive (src/kt/calibration.ts).
+  await jobs.define(CALIBRATION_JOB, { leaseSeconds: 1800, retryLimit: 2, retryDelaySeconds: 300 }, async () => void (await calibrateDueBanks(db, log)));
+  await jobs.every(CALIBRATION_JOB, 60);
   await scheduleRetention(jobs, db, log, config.retentionDays);
   if (await auditConfigChanges(db, config)) log.info('privacy settings changed since last start (audited)');
   // The outbox is itself a queue in the database, written in the attempt's transaction and leased

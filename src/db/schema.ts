@@ -102,7 +102,7 @@ export interface OidcLoginTable {
   binding_kind: string;
   /** JSON: the login initiation's parameters, to restart it in a new window when cookies are blocked. */
   login_params: string;
-  /** The address the login came from (as express sees it): pending logins are capped per address. */
+  /** The address the login came from (as express sees it; an IPv6 client's /64): pending logins are capped per address. */
   client_address: string | null;
   /** When /lti/login/continue first ran for it (null before): a login is continued, and bound, once. */
   continued_at: number | null;

@@ -16,7 +16,7 @@ import type { Platforms } from './platforms';
 import { Refusal } from './refusal';
 import { DynamicRegistration, RegistrationError } from './registration';
 import { setContentSecurityPolicy } from '../web/security';
-import { tooManyRequests, type Verdict } from '../web/rate-limit';
+import { clientKey, tooManyRequests, type Verdict } from '../web/rate-limit';
 
 export interface LtiRouteDeps {
   config: Config;
@@ -45,7 +45,7 @@ export function ltiRoutes(d: LtiRouteDeps): Router {
   }));
 
   const login = wrap(async (req, res) => {
-    const started = await d.logins.start({ ...req.query, ...(req.body ?? {}) }, req.ip ?? 'unknown', d.config.rateLimits.login.pendingPerIp);
+    const started = await d.logins.start({ ...req.query, ...(req.body ?? {}) }, clientKey(req.ip), d.config.rateLimits.login.pendingPerIp);
     res.cookie(loginCookie(started.state), started.binding, cookieOptions(d.config, d.config.launch.loginTtlSeconds * 1000));
     // A same-origin hop tells us whether the browser kept the cookie before we involve the platform.
     res.redirect(303, `/lti/login/continue?state=${encodeURIComponent(started.state)}`);

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { Db } from '../db/schema';
 import { insertIfAbsent } from '../db/writes';
 import { sha256 } from '../crypto';
+import { clientKey } from '../web/rate-limit';
 
 /**
  * How many sign-in attempts a bucket allows before each further one waits, doubling from one second up
@@ -9,7 +10,7 @@ import { sha256 } from '../crypto';
  * counts in a bucket of its own, so strangers guessing from many addresses cannot keep the real admin out.
  */
 const RULES = {
-  /** One client address. */
+  /** One client address (an IPv6 client's /64). */
   ip: { free: 5, capMs: 15 * 60_000 },
   /** Every attempt from a browser without the device cookie, whatever its address. */
   all: { free: 20, capMs: 5 * 60_000 },
@@ -24,7 +25,7 @@ export type SignInBucket = { kind: keyof typeof RULES; bucket: string };
 /** The buckets an attempt counts in: its browser's when it holds a device cookie, else its address's and the overall one. */
 export function bucketsFor(address: string, deviceId: string | undefined): SignInBucket[] {
   if (deviceId !== undefined) return [{ kind: 'device', bucket: `device:${deviceId}` }];
-  return [{ kind: 'ip', bucket: `ip:${address}` }, { kind: 'all', bucket: 'all' }];
+  return [{ kind: 'ip', bucket: `ip:${clientKey(address)}` }, { kind: 'all', bucket: 'all' }];
 }
 
 /** Wait after the n-th attempt in a bucket before the next may be made. */

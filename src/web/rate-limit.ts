@@ -1,10 +1,26 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { decodeJwt } from 'jose';
+import net from 'node:net';
 import type { Config } from '../config';
 import type { Db } from '../db/schema';
 import { launchPath } from '../lti/login';
 import { pickLocale, translate, type Locale } from './i18n';
 import type { Renderer } from './render';
+
+/**
+ * Whom a per-address limit counts: an IPv4 address, or an IPv6 client's /64 (one household or host
+ * gets a whole /64, so counting its single addresses would give it billions of budgets).
+ */
+export function clientKey(ip: string | undefined): string {
+  if (!ip) return 'unknown';
+  const v4 = ip.replace(/^::ffff:/i, '');
+  if (net.isIPv4(v4) || !net.isIPv6(ip)) return v4;
+  const [head = '', tail] = ip.split('::');
+  const before = head ? head.split(':') : [];
+  const after = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? before : [...before, ...Array(Math.max(0, 8 - before.length - after.length)).fill('0'), ...after];
+  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+}
 
 /** A counter's answer: over the limit or not, and how long until its window ends. */
 export interface Verdict {
@@ -66,7 +82,7 @@ export function tooManyRequests(res: Response, render: Renderer, locale: Locale,
 
 /**
  * Rate limits on the endpoints anyone on the internet can call: OIDC login, launch and registration,
- * per client IP (as express sees it through the trusted proxies). A login or launch naming a platform
+ * per client address (as express sees it through the trusted proxies; an IPv6 client by its /64). A login or launch naming a platform
  * whose verified launches spent its budget is refused too, at no cost to that budget. Mounted before
  * the LTI routes; the forms it parses are not parsed again by them.
  */
@@ -77,7 +93,7 @@ export function rateLimits(counter: RateCounter, limits: Config['rateLimits'], r
     async (req: Request, res: Response, next: NextFunction) => {
       try {
         const locale = pickLocale(typeof req.query.lang === 'string' ? req.query.lang : req.get('accept-language'));
-        const own = await counter.hit(`${name}:ip:${req.ip ?? 'unknown'}`, perIp);
+        const own = await counter.hit(`${name}:ip:${clientKey(req.ip)}`, perIp);
         if (!own.allowed) return tooManyRequests(res, render, locale, own, 'rate_limited');
         const issuer = issuerOf(req);
         const platform = issuer === undefined ? undefined : await counter.peek(platformBucket(issuer), limits.launch.perIssuer);

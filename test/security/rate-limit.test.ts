@@ -75,6 +75,14 @@ for (const dialect of testDialects()) {
       }
     });
 
+    it('counts an IPv6 client by its /64, however it writes or varies its address', async () => {
+      const statuses = [];
+      for (const ip of ['2001:db8:7:1::a', '2001:db8:7:1:ffff:1:2:3', '2001:0db8:0007:0001::b', '2001:DB8:7:1::c']) statuses.push((await login(statuses.length % 2 ? a : b, ip)).status);
+      expect(statuses.slice(0, 3)).to.not.include(429);
+      expect(statuses[3]).to.equal(429);
+      expect((await login(a, '2001:db8:7:2::a')).status, 'the next /64').to.not.equal(429);
+    });
+
     it('limits registrations per address', async () => {
       const reg = [];
       for (let i = 0; i < 3; i++) reg.push((await fetch(`${b.url}/lti/register?key=nope`, { headers: { 'x-forwarded-for': '192.0.2.200' } })).status);
