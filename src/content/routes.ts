@@ -8,7 +8,7 @@ import type { LaunchContext } from '../web/session';
 import { translate, type Locale } from '../web/i18n';
 import { importBank } from './commands/importBank';
 import { detectFormat, readBankFile } from './import';
-import type { ReportLine } from './import/model';
+import { shownReport, type ReportLine } from './import/model';
 import { assetBaseFor, loadItem, renderAnswerKey, renderHint, renderItemForm, renderSolution, shownLanguage, type Item } from './item';
 import { escapeHtml, renderRichText, stylesheetsFor } from './richtext';
 
@@ -31,13 +31,6 @@ const pageParam = z.coerce.number().int().positive().max(1_000_000);
 
 /** Items listed per page of a bank: a bank may hold tens of thousands. */
 export const ITEMS_PER_PAGE = 100;
-
-/** Import report lines shown after an import: every refusal and note, and the first taken items. */
-const REPORT_TAKEN_SHOWN = 100;
-function shownReport(report: ReportLine[]): ReportLine[] {
-  let taken = 0;
-  return report.filter((l) => l.outcome !== 'took' || ++taken <= REPORT_TAKEN_SHOWN);
-}
 
 /** An async page handler whose failures reach express's error page. */
 const page = (fn: (req: Request, res: Response, next: NextFunction) => Promise<unknown>) =>
@@ -145,12 +138,13 @@ export function contentRoutes(d: { db: Db; render: Renderer }): Router {
     const items = await db.selectFrom('item').select(['id', 'code', 'kind']).where('bank_id', '=', bank.id).orderBy('position').orderBy('id')
       .limit(ITEMS_PER_PAGE).offset((pageNo - 1) * ITEMS_PER_PAGE).execute();
     const stats = await itemStats(db, launch.tenantId, items.map((i) => i.id));
-    const details = JSON.parse(bank.details) as { import?: { report?: ReportLine[] } };
+    const details = JSON.parse(bank.details) as { import?: { report?: ReportLine[]; omitted?: number } };
     const report = req.query.imported === '1' ? details.import?.report : undefined;
+    const shown = report && shownReport(report);
     render(res, 'content/bank', {
       locale, title: bank.title, bank, imported: req.query.imported === '1',
-      report: report && reportView(shownReport(report), locale),
-      reportMore: report ? report.length - shownReport(report).length : 0,
+      report: shown && reportView(shown, locale),
+      reportMore: report && shown ? report.length - shown.length + (details.import?.omitted ?? 0) : 0,
       page: {
         from: total ? (pageNo - 1) * ITEMS_PER_PAGE + 1 : 0, to: (pageNo - 1) * ITEMS_PER_PAGE + items.length, total, number: pageNo, pages, several: pages > 1,
         previous: pageNo > 1 ? pageNo - 1 : undefined, next: pageNo < pages ? pageNo + 1 : undefined,

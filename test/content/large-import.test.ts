@@ -90,6 +90,9 @@ describe('a large bank: read in steps, written in bounded statements', function 
         expect(done.body.match(/<tr><td><a href="\d+\/items\/\d+">/g)).to.have.length(ITEMS_PER_PAGE);
         // The report after the import: every refusal and note, the first taken items, and how many more.
         expect(done.body).to.contain(`${ITEMS - 100} more lines of imported items not shown.`);
+        // The bank row, read on every view of its page, keeps the report as shown, not its 3,000 lines.
+        const stored = await db.selectFrom('bank').select('details').where('id', '=', bankId).executeTakeFirstOrThrow();
+        expect(JSON.parse(stored.details).import.report).to.have.length(100);
         const pages = Math.ceil(ITEMS / ITEMS_PER_PAGE);
         const last = await teacher.browser.get(new URL(`content/banks/${bankId}?page=${pages}`, home).toString(), { context: teacher.context });
         expect(last.status).to.equal(200);

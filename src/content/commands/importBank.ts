@@ -1,7 +1,7 @@
 import type { Db } from '../../db/schema';
 import { insertReturningId } from '../../db/writes';
 import { audit } from '../../db/audit';
-import { chunks, nextTurn, refusals, slug, type ParsedBank, type ReportLine } from '../import/model';
+import { chunks, nextTurn, refusals, shownReport, slug, type ParsedBank, type ReportLine } from '../import/model';
 
 /**
  * Rows per statement. SQLite allows 999 bound values per statement in older builds (32,766 since
@@ -63,9 +63,11 @@ export async function importBank(p: ImportBankProps): Promise<ImportBankResult> 
     for (let n = 2; taken.has(code); n++) code = `${base}-${n}`;
 
     const summary = { items: parsed.items.length, skills: parsed.skills.length, refused: refusals(parsed).length };
+    const shown = shownReport(report);
     const bankId = await insertReturningId(tx, 'bank', {
       tenant_id: p.tenantId, code, title: p.title, language, source: p.source,
-      details: JSON.stringify({ ...p.details, import: { summary, report } }),
+      // The report as shown, not whole: the bank row is read on every view of the bank page.
+      details: JSON.stringify({ ...p.details, import: { summary, report: shown, omitted: report.length - shown.length } }),
       created_by: p.actor, created_at: now, updated_at: now,
     });
 

@@ -42,6 +42,15 @@ export interface ParsedBank {
   report: ReportLine[];
 }
 
+/** Taken items a report shows: after them, only refusals and notes (a report may have tens of thousands of lines). */
+const REPORT_TAKEN_SHOWN = 100;
+
+/** The lines of a report worth showing: every refusal and note, and the first taken items. */
+export function shownReport(report: ReportLine[]): ReportLine[] {
+  let taken = 0;
+  return report.filter((l) => l.outcome !== 'took' || ++taken <= REPORT_TAKEN_SHOWN);
+}
+
 export function refusals(bank: ParsedBank): ReportLine[] {
   return bank.report.filter((r) => r.outcome === 'refused');
 }
