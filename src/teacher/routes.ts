@@ -16,6 +16,7 @@ import { toCsv } from './csv';
 import { estimatesPageHref } from './estimates-page';
 import { courseActivity, NotInCourse } from './overrides';
 import type { Roster } from './roster';
+import { courseNames, shownName } from './names';
 import type { EventBus } from '../events/bus';
 import { studentView } from './student-view';
 import { audit } from '../db/audit';
@@ -109,12 +110,13 @@ export function teacherRoutes(d: TeacherRouteDeps): Router {
       .where('status', '=', 'failed').orderBy('updated_at', 'desc').execute();
     const counts = await gradeCounts(db, { tenantId: launch.tenantId, contextId: launch.contextId, activityId: activity.id });
     const here = `${base(launch)}/activities/${activity.id}`;
+    const nameOf = await courseNames(d.roster, launch);
     d.render(res, 'teacher/class', {
       locale: launch.locale, title: activity.title, course: courseTitle(launch), ...classModel(view, launch.locale, here), howHref: estimatesPageHref(launch.locale),
       here, back: base(launch), updatedAt: new Date().toISOString().slice(11, 16),
       grades: { ...counts, any: counts.delivered + counts.pending + counts.failed > 0, lastDelivered: counts.lastDeliveredAt === null ? null : when(counts.lastDeliveredAt), href: `${here}/grades` },
       gradeProblems: problems.map((p) => ({
-        student: translate(launch.locale, 'teacher.pseudonym', { id: p.user_sub }), href: `${here}/students/${encodeURIComponent(p.user_sub)}`,
+        student: nameOf(p.user_sub), href: `${here}/students/${encodeURIComponent(p.user_sub)}`,
         reason: translate(launch.locale, `grades.problems.${p.problem ?? 'rejected'}`), detail: p.problem_detail,
       })),
     });
@@ -127,8 +129,9 @@ export function teacherRoutes(d: TeacherRouteDeps): Router {
     const activity = await activityOf(res, req.params.aid);
     const here = `${base(launch)}/activities/${activity.id}`;
     const report = await gradeReport(db, d.gradebooks, { tenantId: launch.tenantId, contextId: launch.contextId, activityId: activity.id }, { fresh: req.query.fresh === '1' });
+    const nameOf = await courseNames(d.roster, launch);
     const lines = report.lines.map((l) => ({
-      ...gradeLineModel(l, launch.locale), student: translate(launch.locale, 'teacher.pseudonym', { id: l.userSub }), href: `${here}/students/${encodeURIComponent(l.userSub)}`,
+      ...gradeLineModel(l, launch.locale), student: nameOf(l.userSub), href: `${here}/students/${encodeURIComponent(l.userSub)}`,
     }));
     d.render(res, 'teacher/grades', {
       locale: launch.locale, title: translate(launch.locale, 'grades.page_title', { activity: activity.title }), course: courseTitle(launch), activityTitle: activity.title,
@@ -144,7 +147,7 @@ export function teacherRoutes(d: TeacherRouteDeps): Router {
     const t = (k: string, v?: Record<string, unknown>) => translate(launch.locale, k, v);
     const rows: (string | number | null)[][] = [[t('teacher.student'), t('teacher.lti_user_id'), t('teacher.answered'), t('teacher.correct'), ...view.skills.map((s) => s.name), t('teacher.flags_csv')]];
     for (const s of view.students) {
-      rows.push([s.name ?? t('teacher.pseudonym', { id: s.userSub }), s.userSub, s.answered, s.correct,
+      rows.push([shownName(launch.locale, s.userSub, s.name), s.userSub, s.answered, s.correct,
         ...s.cells.map((c) => (c.mastery === null ? null : pct(c.mastery))), s.flags.map((f) => flagText(f, launch.locale)).join('; ')]);
     }
     sendCsv(res, `class-${activity.id}.csv`, toCsv(rows));
@@ -176,8 +179,9 @@ export function teacherRoutes(d: TeacherRouteDeps): Router {
     const t = (k: string, vars?: Record<string, unknown>) => translate(launch.locale, k, vars);
     const goal = activity.settings.masteryThreshold;
     const here = `${base(launch)}/activities/${activity.id}/students/${encodeURIComponent(sub)}`;
+    const student = (await courseNames(d.roster, launch))(sub);
     d.render(res, 'teacher/student', {
-      locale: launch.locale, title: t('teacher.pseudonym', { id: sub }), student: t('teacher.pseudonym', { id: sub }), activityTitle: activity.title,
+      locale: launch.locale, title: student, student, activityTitle: activity.title,
       back: `${base(launch)}/activities/${activity.id}`, here, goalPct: pct(goal), howHref: estimatesPageHref(launch.locale),
       privacyExport: `/s/${launch.sessionId}/privacy/students/${encodeURIComponent(sub)}/export`,
       skills: v.skills.map((s) => ({
@@ -274,7 +278,7 @@ function classModel(view: ClassView, locale: Locale, here: string) {
     skills: view.skills,
     rosterKnown: view.rosterKnown,
     students: view.students.map((s) => ({
-      label: s.name ?? t('teacher.pseudonym', { id: s.userSub }),
+      label: shownName(locale, s.userSub, s.name),
       href: `${here}/students/${encodeURIComponent(s.userSub)}`,
       answered: s.answered,
       accuracy: s.answered ? pct(s.correct / s.answered) : null,
@@ -282,7 +286,7 @@ function classModel(view: ClassView, locale: Locale, here: string) {
       flags: s.flags.map((f) => ({ kind: f.kind, label: t(`teacher.flags.${f.kind}`), reason: flagText(f, locale) })),
     })),
     flagged: view.students.filter((s) => s.flags.length).map((s) => ({
-      label: s.name ?? t('teacher.pseudonym', { id: s.userSub }), href: `${here}/students/${encodeURIComponent(s.userSub)}`,
+      label: shownName(locale, s.userSub, s.name), href: `${here}/students/${encodeURIComponent(s.userSub)}`,
       flags: s.flags.map((f) => ({ kind: f.kind, label: t(`teacher.flags.${f.kind}`), reason: flagText(f, locale) })),
     })),
     skillSummaries: view.skillSummaries.map((s) => ({ ...s, pct: s.classMastery === null ? null : pct(s.classMastery), band: band(s.classMastery), accuracyPct: s.accuracy === null ? null : pct(s.accuracy) })),
