@@ -93,7 +93,7 @@ interface TexSpan {
  * every opener that is never closed: quadratic in the text's length.) Once a closer is missing after
  * some point it is missing after every later point, so that kind of fragment is not looked for again.
  */
-function texSpans(text: string): TexSpan[] {
+export function texSpans(text: string): TexSpan[] {
   const spans: TexSpan[] = [];
   const next = TEX_DELIMITERS.map(() => -1);
   const unclosed = TEX_DELIMITERS.map(() => false);

@@ -3,6 +3,7 @@ import { mulberry32 } from '../../src/random';
 import { gradeResponse, loadItem, MAX_TEXT_RESPONSE, type Item } from '../../src/content/item';
 import { wildcardMatch, type StepMeter } from '../../src/content/wildcard';
 import { readCsv } from '../../src/content/import/csv';
+import { texSpans } from '../../src/content/richtext';
 
 /** The definition itself, by dynamic programming: pattern[i..] matches text[j..]. */
 function reference(pattern: string, text: string): boolean {
@@ -61,6 +62,23 @@ describe('wildcard answers: linear matching', () => {
     const item = shortAnswer('*');
     expect(gradeResponse(item, { kind: 'shortanswer', text: 'x'.repeat(MAX_TEXT_RESPONSE) }).correct).to.equal(true);
     expect(gradeResponse(item, { kind: 'shortanswer', text: 'x'.repeat(MAX_TEXT_RESPONSE + 1) }).correct).to.equal(false);
+  });
+});
+
+describe('TeX in text: found in one pass', () => {
+  it('finds the same fragments as the lazy regular expression it replaced, on 20,000 random texts', () => {
+    const lazy = /\\\(([\s\S]+?)\\\)|\\\[([\s\S]+?)\\\]|\$\$([\s\S]+?)\$\$/g;
+    const r = mulberry32(7);
+    const tokens = ['\\(', '\\)', '\\[', '\\]', '$$', '$', '\\', '(', 'x', ' '];
+    for (let n = 0; n < 20_000; n++) {
+      const text = Array.from({ length: Math.floor(r() * 12) }, () => tokens[Math.floor(r() * tokens.length)]).join('');
+      const expected = [...text.matchAll(lazy)].map((m) => [m.index, m.index + m[0].length, m[1] ?? m[2] ?? m[3], m[1] === undefined]);
+      expect(texSpans(text).map((s) => [s.start, s.end, s.tex, s.display]), JSON.stringify(text)).to.deep.equal(expected);
+    }
+  });
+
+  it('reads a text of 100,000 unclosed openers (the lazy expression rescanned the rest from each)', () => {
+    expect(texSpans('\\('.repeat(50_000) + '\\['.repeat(50_000))).to.deep.equal([]);
   });
 });
 
