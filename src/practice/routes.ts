@@ -194,7 +194,7 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
       reasonText: reasonText(locale, shown.reason, skills.find((s) => s.id === shown.skill_id)?.name ?? ''),
       // Nothing else open yet (the skills after it need it first): the same skill again, said so.
       stuckText: stuckSkill && translate(locale, stuckSkill.id === shown.skill_id ? 'practice.stuck_nothing_else' : 'practice.stuck', { skill: stuckSkill.name }),
-      notice: req.query.stale === '1' ? translate(locale, 'practice.stale') : undefined,
+      notice: req.query.stale === '1' ? translate(locale, 'practice.stale') : req.query.answered === '1' ? translate(locale, 'practice.already_answered') : undefined,
       error: problemMessage,
       token: shown.token, itemHtml, hints, moreHints: shown.hints_used < item.hints.length,
       answerUrl: `${base(launch)}/practice/answer`, hintUrl: `${base(launch)}/practice/hint`,
@@ -223,8 +223,14 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
     const posted = await postedPresentation(req, res);
     if (!posted) return;
     const { l, token, shown } = posted;
-    if (shown.answered_at !== null) return res.redirect(303, `${base(launch)}/practice/answered/${encodeURIComponent(token)}`);
     const item = await itemOf(shown.item_id);
+    const earlier = shown.answered_at === null ? undefined : await findAnswered(db, l, token);
+    if (earlier) {
+      // The same answer again (a double click) shows its feedback; another one (after Back) is not graded:
+      // say so and go on to the current question, rather than show the earlier verdict as if it were new.
+      const same = sameResponse(item, req.body ?? {}, earlier.response);
+      return res.redirect(303, same ? `${base(launch)}/practice/answered/${encodeURIComponent(token)}` : `${base(launch)}/practice?answered=1`);
+    }
     let response: ItemResponse;
     try {
       response = parseResponse(item, req.body ?? {});
@@ -316,6 +322,16 @@ export function reasonText(locale: Locale, reason: PresentationReason, skill: st
   // A skill's first item is introduced as new, with no estimate to quote: nothing is known of it yet.
   const kind = reason.firstTime && reason.kind === 'learn' ? 'new' : reason.kind;
   return translate(locale, `practice.reason.${kind}`, { skill, mastery: pct(reason.mastery), p, chance });
+}
+
+/** Whether a posted form gives the response already recorded (stored as JSON by recordAttempt). */
+function sameResponse(item: Item, body: Record<string, unknown>, recorded: string): boolean {
+  try {
+    return JSON.stringify(parseResponse(item, body)) === recorded;
+  } catch (e) {
+    if (e instanceof InvalidResponse) return false;
+    throw e;
+  }
 }
 
 const asList = (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
