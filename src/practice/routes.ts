@@ -16,7 +16,7 @@ import {
   type Learner, type PracticeDeps, type PresentationReason, type SkillProgress,
 } from './practice';
 import type { TeacherOverrides } from './policy';
-import { ActivitySettings } from './settings';
+import { ActivitySettings, itemShortages } from './settings';
 
 export interface PracticeRouteDeps {
   practice: PracticeDeps;
@@ -58,7 +58,7 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
 
   // ---------------------------------------------------------------- placing an activity
 
-  async function settingsPage(res: Response, view: 'practice/place' | 'practice/setup', bankParam: unknown, errors: string[] = [], values?: Record<string, unknown>, status = 200): Promise<void> {
+  async function settingsPage(res: Response, view: 'practice/place' | 'practice/setup', bankParam: unknown, errors: string[] = [], values?: Record<string, unknown>, status = 200, warnings: string[] = []): Promise<void> {
     const launch = res.locals.launch!;
     const locale = launch.locale;
     const banks = await banksFor(db, launch.tenantId, locale);
@@ -72,7 +72,7 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
     if (!bank) return d.render(res, view, { ...page, chooseBank: true, banks });
     const action = `${base(launch)}/practice/${view === 'practice/place' ? 'place' : 'setup'}`;
     const submitKey = view === 'practice/place' ? 'practice.form.submit_place' : 'practice.form.submit_setup';
-    d.render(res, view, { ...page, ...settingsFormModel(locale, bank, values, errors), action, submitKey }, status);
+    d.render(res, view, { ...page, ...settingsFormModel(locale, bank, values, errors), warnings, action, submitKey }, status);
   }
 
   /** Reads the settings form; on a mistake, answers with the form again and its messages. */
@@ -89,6 +89,17 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
       skillIds: f.skill, masteryThreshold: f.threshold / 100, gradeMode: f.grade_mode,
       length: f.length === 'until_mastered' ? { kind: 'until_mastered' } : { kind: 'range', min: f.min_items, max: f.max_items },
     };
+    // Too few items for the skills or the length chosen: said before placing, placed once the teacher accepts it.
+    if (!f.accept_few_items && (await banksFor(db, launch.tenantId, launch.locale)).some((b) => b.id === f.bank)) {
+      const bank = await d.practice.banks.bank(db, f.bank);
+      const shortages = itemShortages(settings, bank.items.values());
+      if (shortages.length) {
+        const names = new Map((await banksFor(db, launch.tenantId, launch.locale)).find((b) => b.id === f.bank)!.skills.map((s) => [s.id, s.name]));
+        const warnings = shortages.map((w) => translate(launch.locale, `practice.form.few_items_${w.kind}`, { skill: names.get(w.skillId ?? -1) ?? '', items: w.items, needed: w.needed }));
+        await settingsPage(res, view, f.bank, [], req.body ?? {}, 200, warnings);
+        return undefined;
+      }
+    }
     let activity;
     try {
       activity = await createActivity(db, { tenantId: launch.tenantId, contextId: launch.contextId, bankId: f.bank, title: f.title, settings, createdBy: `lti:${launch.userSub}` });
@@ -344,6 +355,7 @@ const SettingsForm = z.object({
   min_items: z.coerce.number().int().min(1).max(500),
   max_items: z.coerce.number().int().min(1).max(500),
   grade_mode: z.enum(['mastery', 'accuracy']),
+  accept_few_items: z.literal('1').optional(),
 }).refine((f) => f.length === 'until_mastered' || f.min_items <= f.max_items, { path: ['min_items'] });
 
 const FIELD_ERRORS: Record<string, string> = { title: 'error_title', skill: 'error_skills', bank: 'error_bank', min_items: 'error_range', max_items: 'error_range' };

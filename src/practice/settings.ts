@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isMastered, statusOf, type SkillEstimate } from '../kt/estimate';
+import { isMastered, MASTERY_EVIDENCE, statusOf, type SkillEstimate } from '../kt/estimate';
 
 /**
  * An activity's settings, as the teacher chose them when placing it (stored as activity.settings).
@@ -53,4 +53,33 @@ export function activityScore(s: ActivitySettings, skillIds: number[], estimates
     ? (answered ? correct / answered : 0)
     : (skillIds.length ? skillIds.reduce((sum, id) => sum + skillCredit(estimates.get(id), s.masteryThreshold), 0) / skillIds.length : 0);
   return Math.round(raw * 10000) / 100;
+}
+
+/** Different items a skill should have so that mastery can be shown on new items, not on repeats. */
+export const ITEMS_PER_SKILL = 5;
+
+/** What placing an activity warns about: a skill with too few items, or a length beyond the items there are. */
+export interface ItemShortage {
+  kind: 'skill' | 'length';
+  /** For 'skill'. */
+  skillId?: number;
+  items: number;
+  needed: number;
+}
+
+/**
+ * The activity's items are those entirely inside its skills (as the policy takes them). A skill needs
+ * ITEMS_PER_SKILL of them (at least MASTERY_EVIDENCE.minItems to be mastered at all); a range needs
+ * as many items as its maximum, or items repeat.
+ */
+export function itemShortages(s: ActivitySettings, bankItems: Iterable<{ skillIds: readonly number[] }>): ItemShortage[] {
+  const chosen = new Set(s.skillIds);
+  const items = [...bankItems].filter((i) => i.skillIds.length && i.skillIds.every((id) => chosen.has(id)));
+  const needed = Math.max(ITEMS_PER_SKILL, MASTERY_EVIDENCE.minItems);
+  const out: ItemShortage[] = s.skillIds.flatMap((skillId) => {
+    const n = items.filter((i) => i.skillIds.includes(skillId)).length;
+    return n < needed ? [{ kind: 'skill' as const, skillId, items: n, needed }] : [];
+  });
+  if (s.length.kind === 'range' && items.length < s.length.max) out.push({ kind: 'length', items: items.length, needed: s.length.max });
+  return out;
 }

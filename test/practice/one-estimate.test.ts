@@ -5,7 +5,8 @@ import { testDialects, type TestDatabase } from '../support/db';
 import { startTool, type RunningTool } from '../support/tool';
 import { statusOf, type SkillEstimate } from '../../src/kt/estimate';
 import { skillCredit } from '../../src/practice/settings';
-import { answerForm, insertTestBank, placeActivity, registerTool, type TestBank } from './support';
+import { csrfField } from '../support/csrf';
+import { answerForm, insertTestBank, placeActivity, registerTool, settingsForm, type TestBank } from './support';
 
 const pct = (p: number) => Math.round(p * 100);
 const GOAL = 0.8;
@@ -41,7 +42,7 @@ for (const dialect of testDialects()) {
       bank = await insertTestBank(tool.jejak.conn.db);
       ({ linkId } = await placeActivity(sim, clientId, courseId, teacherId, bank, { threshold: String(GOAL * 100), length: 'range', min_items: '30', max_items: '60' }));
       // The only activity of this install (its link is recorded at the first launch).
-      activityId = (await db().selectFrom('activity').select('id').executeTakeFirstOrThrow()).id;
+      activityId = (await db().selectFrom('activity').select('id').orderBy('id').executeTakeFirstOrThrow()).id;
     });
     after(async () => {
       await sim?.close();
@@ -77,6 +78,26 @@ for (const dialect of testDialects()) {
       expect(m, `bar of ${skill}`).to.not.equal(null);
       return m![1] === undefined ? 'not tried' : Number(m![1]);
     };
+
+    it('placing an activity warns when the chosen skills have too few items for the chosen length, and places it once accepted', async () => {
+      const r = await launch(sim, { clientId, userId: teacherId, courseId, messageType: 'LtiDeepLinkingRequest' });
+      const url = `${r.final.url.replace(/\/$/, '')}/practice/place`;
+      const form = (over: Record<string, string | string[]>) => settingsForm(bank, { length: 'range', min_items: '10', max_items: '30', skill: [String(bank.skills[0])], ...over, ...csrfField(tool, r.final.url) });
+      const before = await db().selectFrom('activity').select('id').execute();
+      const warned = await r.browser.post(url, form({}), inFrame(r, r.final));
+      expect(warned.status).to.equal(200);
+      expect(warned.body).to.contain('The chosen skills have 8 questions for a practice of up to 30: questions will be repeated.');
+      expect(warned.body).to.contain('name="accept_few_items"');
+      expect(await db().selectFrom('activity').select('id').execute(), 'nothing placed yet').to.have.length(before.length);
+      const accepted = await r.browser.post(url, form({ accept_few_items: '1' }), inFrame(r, r.final));
+      expect(accepted.body).to.not.contain('id="form-warnings"');
+      expect(await db().selectFrom('activity').select('id').execute()).to.have.length(before.length + 1);
+      // Enough items for the length: no warning at all.
+      const again = await launch(sim, { clientId, userId: teacherId, courseId, messageType: 'LtiDeepLinkingRequest' });
+      const enough = await again.browser.post(`${again.final.url.replace(/\/$/, '')}/practice/place`, settingsForm(bank, { length: 'range', min_items: '5', max_items: '8', skill: [String(bank.skills[0])], ...csrfField(tool, again.final.url) }), inFrame(again, again.final));
+      expect(enough.body).to.not.contain('id="form-warnings"');
+      expect(await db().selectFrom('activity').select('id').execute()).to.have.length(before.length + 2);
+    });
 
     it('the student, the teacher\'s heatmap, table, chart and flags and the grade show the same estimate', async () => {
       const [sam, sasha] = students;
