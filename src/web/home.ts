@@ -74,7 +74,8 @@ export function homeRoutes(d: HomeDeps, homes: RoleHomes): Router {
     render(res, 'no-role', {
       locale, title: translate(locale, 'home.no_role_title'), course: courseTitle(launch), platform: platformName(launch),
       activity: activity?.title, skills: skills?.join(', '),
-      roles: launch.roles.length ? launch.roles.join(', ') : translate(locale, 'home.no_roles'),
+      // The role's own name (`Faculty`), not its URI: readable, and it fits a phone's width.
+      roles: launch.roles.length ? launch.roles.map((role) => role.split(/[#/:]/).pop()).join(', ') : translate(locale, 'home.no_roles'),
     });
   });
 

@@ -5,6 +5,8 @@ import { testDialects, type TestDatabase } from '../support/db';
 import { csrfToken } from '../../src/web/security';
 import { sessionCookie } from '../../src/web/cookies';
 import { LTI } from '../platform';
+import { chromiumAvailable, openChromium } from '../support/chromium';
+import { expectAccessiblePage } from '../support/axe';
 import { openSite } from './support';
 import type { Classroom } from '../teacher/classroom';
 
@@ -48,6 +50,8 @@ const PUBLIC = new Set([
   'get /healthz', 'get /readyz', 'get /metrics', 'get /', 'get /static/*', 'get /static/katex/*',
   'get /lti/jwks', 'get /lti/login', 'post /lti/login', 'all /lti/login', 'get /lti/login/continue', 'post /lti/launch', 'all /lti/register',
   'get /lti/register', 'post /lti/register', 'get /privacy',
+  // The teachers' explanation of the estimates (src/teacher/estimates-page.ts): the same text for everyone, no data.
+  'get /help/estimates',
 ]);
 /** The admin pages (school IT): protected by the admin credentials from configuration, not by a launch. */
 const ADMIN = /^\/admin(\/|$)/;
@@ -274,6 +278,20 @@ for (const dialect of testDialects()) {
       const empty = await call('get', `/s/${nobody.sid}/`, nobody.sid, nobody.cookie);
       expect(empty.status).to.equal(200);
       expect(empty.body).to.include('named no learners for you to follow').and.not.include(`Student ${sam}`);
+    });
+
+    it('the no-role and mentor pages pass axe-core in headless Chromium at 360 px, in English and Bahasa Indonesia', async function () {
+      if (!chromiumAvailable() || dialect.name !== 'sqlite') return this.skip();
+      const pages = ['no role', 'unknown role', 'Mentor with role_scope_mentor', 'Mentor without role_scope_mentor'].map((name) => launched.get(name)!.sid);
+      // Sessions without a cookie binding (as through platform storage) open in a fresh browser.
+      await c.db.updateTable('launch_session').set({ binding: null }).where('id', 'in', pages).execute();
+      const browser = await openChromium({ viewport: { width: 360, height: 800 } });
+      try {
+        const page = await browser.context.newPage();
+        for (const lang of ['en', 'id']) for (const sid of pages) await expectAccessiblePage(page, `${c.tool.url}/s/${sid}/?lang=${lang}`, lang);
+      } finally {
+        await browser.close();
+      }
     });
 
     it('no launch without a learner role stores an answer or sends a grade, whatever it posts', async () => {
