@@ -147,6 +147,13 @@ for (const dialect of testDialects()) {
       expect(Number(desc[3]), 'the chart ends where the table is').to.equal(pct(first.p));
       expect(studentPage.body).to.match(/<polygon class="interval"/);
 
+      // Both teacher pages link to the page explaining what the numbers mean, in the teacher's language.
+      for (const body of [classPage.body, studentPage.body]) expect(body).to.match(/href="\/help\/estimates\?lang(=|&#x3D;)en">How Jejak estimates mastery</);
+      const help = await fetch(`${tool.url}/help/estimates?lang=en`);
+      expect(help.status).to.equal(200);
+      expect(await help.text()).to.contain('only after at least 3 answers on at least 2 different questions');
+      expect(await (await fetch(`${tool.url}/help/estimates?lang=id`)).text()).to.contain('paling sedikit 3 jawaban pada paling sedikit 2 soal yang berbeda');
+
       // The grade: each skill's share from the same estimates.
       const expected = Math.round((bank.skills.reduce((sum, id) => sum + skillCredit(samEstimates.get(id), GOAL), 0) / bank.skills.length) * 10000) / 100;
       const outbox = await db().selectFrom('score_outbox').select('score_given').where('user_sub', '=', sam).where('activity_id', '=', activityId).executeTakeFirstOrThrow();
