@@ -84,7 +84,7 @@ describe('practice in a real browser (Chromium): 360 px wide, keyboard only, axe
   };
 
   it('a student answers twenty items with the keyboard, sees mastery change and the reasons; relaunch resumes; attempts stored', async () => {
-    const { page, frame: first } = await open(students[0], 'en', 'Your estimated mastery');
+    const { page, frame: first } = await open(students[0], 'en', 'is new for you');
     expect(await transferredBytes(first), 'first page weight').to.be.below(100 * 1024);
     expect(await fitsWidth(first), 'fits 360 px').to.equal(true);
     expect(await axeViolations(first)).to.deep.equal([]);
@@ -124,11 +124,12 @@ describe('practice in a real browser (Chromium): 360 px wide, keyboard only, axe
       }
     }
     expect(new Set(masteries).size, `masteries ${masteries.join(',')}`).to.be.greaterThan(3);
-    expect([...reasons].some((r) => /Your estimated mastery of \w[\w ]+ is N%\. You have .+ — about N% — to get this one right\./.test(r)), [...reasons].join(' | ')).to.equal(true);
+    expect([...reasons].some((r) => /Jejak estimates your chance on a new \w[\w ]+ question at N%\. You have .+ — about N% — to get this one right\./.test(r)), [...reasons].join(' | ')).to.equal(true);
+    expect([...reasons].some((r) => /\w[\w ]+ is new for you: this is your first question on it\./.test(r)), 'a first item is introduced as new').to.equal(true);
     const { token: open1 } = await rightChoice(frame);
     await page.close();
 
-    const again = await open(students[0], 'en', 'Your estimated mastery');
+    const again = await open(students[0], 'en', 'Why this question');
     expect((await rightChoice(again.frame)).token, 'resumes on the same item').to.equal(open1);
     expect(await again.frame.locator('h2#question-heading').innerText()).to.contain('Question 21');
     await again.page.close();
@@ -140,7 +141,7 @@ describe('practice in a real browser (Chromium): 360 px wide, keyboard only, axe
 
   it('Bahasa Indonesia: the practice, feedback and summary pages are axe-clean and fit 360 px', async () => {
     const short = sim.addActivity({ courseId, clientId, title: 'Singkat', custom: { jejak_activity: (await tool.jejak.conn.db.selectFrom('activity').select('resource_id').executeTakeFirstOrThrow()).resource_id }, lineItem: { scoreMaximum: 100 } });
-    const { page, frame } = await open(students[1], 'id', 'Perkiraan penguasaanmu', short);
+    const { page, frame } = await open(students[1], 'id', 'soal pertamamu', short);
     expect(await axeViolations(frame)).to.deep.equal([]);
     expect(await fitsWidth(frame)).to.equal(true);
     const { key } = await rightChoice(frame);
