@@ -13,7 +13,8 @@ import { connect, type Connection } from '../db/connect';
 import { migrateToLatest } from '../db/migrate';
 import { rollbackModel } from './commands/rollbackModel';
 import { trainBankModel } from './commands/trainBankModel';
-import { listModels, ModelCommandError } from './models';
+import { activateModel } from './commands/activateModel';
+import { listModels, ModelCommandError, type ModelSummary } from './models';
 import { DataFormatError, DatasetLayoutError, datasetSize, loadDatasetDir } from './data';
 import { binaryMetrics } from './metrics';
 import { DktModel } from './dkt';
@@ -31,10 +32,13 @@ const USAGE = `Usage: npm run jejak -- kt <command>
   train --bank ID [--tenant ID] [--epochs 30] [--patience 5] [--seed 1] [--hidden 200]
         [--item-aware auto|on|off]
                     train the bank's next model version from the tool's own attempts (in the
-                    database named by DATABASE_URL); it becomes active if its validation AUC is
-                    at least the active model's, else it is kept as a candidate
+                    database named by DATABASE_URL) except the most recent 20% of the attempts,
+                    held out; it becomes active if its AUC on those is at least the active
+                    model's on the same attempts, else it is kept as a candidate
   models list [--bank ID] [--tenant ID] [--json]
                     list model versions, newest first
+  models activate --bank ID --model ID [--tenant ID]
+                    make a model version (its id, as models list shows) the bank's active one
   models rollback --bank ID [--tenant ID]
                     re-activate the bank's previous model version (or the cold start)
 
@@ -253,13 +257,21 @@ async function trainBankCommand(
     const display = new ProgressDisplay(io.stderr);
     const r = await trainBankModel({ db: conn.db, tenantId, bankId, actor: 'cli', options, onProgress: (p) => display.update(p) });
     display.clear();
-    const previous = r.previousAuc === null ? 'no model was active' : `the active one had ${r.previousAuc.toFixed(4)}`;
+    const previous = r.previousAuc === null ? 'no model was active' : `the active one had ${r.previousAuc.toFixed(4)} on the same attempts`;
     io.stdout.write(
-      `bank ${bankId} (tenant ${tenantId}): model version ${r.version}, validation AUC ${r.validAuc.toFixed(4)} on ${r.data.validStudents} students ` +
+      `bank ${bankId} (tenant ${tenantId}): model version ${r.version}, AUC ${r.holdoutAuc.toFixed(4)} on the ${r.heldOut.attemptIds.length} most recent attempts, held out ` +
         `(${previous}) → ${r.status}\n`,
     );
     return 0;
   });
+}
+
+/** The comparison on held-out attempts a model was activated or kept by, in a few words. */
+function heldOutText(m: ModelSummary): string {
+  const h = m.metrics.holdout;
+  if (!h) return 'no held-out comparison';
+  const fmt = (x: number | null) => (x === null ? 'n/a' : x.toFixed(4));
+  return `held-out AUC ${fmt(h.auc)} on ${h.attempts} attempts` + (h.active ? ` (v${h.active.version}: ${fmt(h.active.auc)})` : '');
 }
 
 async function modelsCommand(args: string[], io: KtCliIo, env: NodeJS.ProcessEnv): Promise<number> {
@@ -277,11 +289,22 @@ async function modelsCommand(args: string[], io: KtCliIo, env: NodeJS.ProcessEnv
       for (const m of models) {
         io.stdout.write(
           `tenant ${m.tenantId ?? '-'} bank ${m.bankId ?? '-'} v${m.version}  ${m.status.padEnd(11)} ${m.variant.padEnd(5)} ` +
-            `valid AUC ${m.metrics.validAuc.toFixed(4)}  ${m.dataSize} answers  ${m.engine}  ${new Date(m.createdAt).toISOString()}  (id ${m.id})\n`,
+            `valid AUC ${m.metrics.validAuc.toFixed(4)}  ${heldOutText(m)}  ${m.dataSize} answers  ${m.engine}  ${new Date(m.createdAt).toISOString()}  (id ${m.id})\n`,
         );
       }
     }
     return 0;
+  }
+  if (sub === 'activate') {
+    const { values } = parseArgs({ args: rest, options: { bank: { type: 'string' }, tenant: { type: 'string' }, model: { type: 'string' } } });
+    const modelId = positiveInt(requireString(values.model, 'model'), 'model', 0);
+    return withDatabase(env, async (conn) => {
+      const { bankId, tenantId } = await bankAndTenant(conn, values.bank, values.tenant);
+      const r = await activateModel({ db: conn.db, tenantId, bankId, modelId, actor: 'cli' });
+      const from = r.previousVersion === null ? 'the cold start' : `version ${r.previousVersion}`;
+      io.stdout.write(`bank ${bankId} (tenant ${tenantId}): version ${r.version} is active (was ${from})\n`);
+      return 0;
+    });
   }
   if (sub === 'rollback') {
     const { values } = parseArgs({ args: rest, options: { bank: { type: 'string' }, tenant: { type: 'string' } } });
@@ -293,7 +316,7 @@ async function modelsCommand(args: string[], io: KtCliIo, env: NodeJS.ProcessEnv
       return 0;
     });
   }
-  throw new UsageError(sub ? `unknown models command "${sub}" (list, rollback)` : 'models needs a command (list, rollback)');
+  throw new UsageError(sub ? `unknown models command "${sub}" (list, activate, rollback)` : 'models needs a command (list, activate, rollback)');
 }
 
 async function evalCommand(args: string[], io: KtCliIo): Promise<number> {

@@ -34,6 +34,20 @@ export const modelMetricsSchema = z.object({
   secondsPerEpoch: z.number(),
   /** Every variant trained and its best validation AUC (the kept one included). */
   candidates: z.array(z.object({ variant: z.string(), bestValidAuc: z.number(), bestEpoch: z.number() })),
+  /**
+   * The comparison on held-out attempts (holdout.ts) that decided whether it became active; absent
+   * for models trained before it existed (they learnt from every attempt before their created_at).
+   */
+  holdout: z.object({
+    /** First held-out attempt (created_at, id): the model was trained only on attempts before it. */
+    from: z.object({ at: z.number(), id: z.number() }),
+    /** How many attempts were held out. */
+    attempts: z.number(),
+    /** This model's AUC on them (null when undefined: all right or all wrong). */
+    auc: z.number().nullable(),
+    /** The model active at training time, scored on the same attempt ids. */
+    active: z.object({ modelId: z.number(), version: z.number(), auc: z.number().nullable() }).nullable(),
+  }).optional(),
 });
 export type ModelMetrics = z.infer<typeof modelMetricsSchema>;
 
@@ -105,6 +119,11 @@ export async function setActiveModel(tx: Db, tenantId: number, bankId: number, m
     .where('tenant_id', '=', tenantId).where('bank_id', '=', bankId).where('status', '=', 'active')
     .execute();
   if (modelId !== null) await tx.updateTable('kt_model').set({ status: 'active', activated_at: now }).where('id', '=', modelId).execute();
+}
+
+/** Where the attempts a model never trained on begin (holdout.ts): its held-out start, else after its creation. */
+export function trainedBefore(m: ModelSummary): { at: number; id: number } {
+  return m.metrics.holdout?.from ?? { at: m.createdAt + 1, id: 0 };
 }
 
 /** A model ready to serve, with its id maps. */

@@ -5,7 +5,9 @@ import { runKtCli } from '../../src/kt/cli';
 import { activateModel } from '../../src/kt/commands/activateModel';
 import { rollbackModel } from '../../src/kt/commands/rollbackModel';
 import { bankTrainingData, trainBankModel, type DktTrainer } from '../../src/kt/commands/trainBankModel';
-import { activeModel, listModels, ModelCommandError } from '../../src/kt/models';
+import { dktLayout, paramView } from '../../src/kt/dkt';
+import { isHeldOut, scoreOnHoldout } from '../../src/kt/holdout';
+import { activeModel, listModels, ModelCache, ModelCommandError } from '../../src/kt/models';
 import { deserializeDkt } from '../../src/kt/tfjs-format';
 import { trainDkt } from '../../src/kt/train';
 import { testDialects, type TestDatabase } from '../support/db';
@@ -20,10 +22,21 @@ class Capture extends Writable {
   }
 }
 
-const TINY = { hidden: 8, maxEpochs: 2, patience: 2, seed: 3, variant: 'skill' as const };
+const TINY = { hidden: 16, maxEpochs: 10, patience: 3, seed: 3, variant: 'skill' as const };
 
-/** Real training whose reported validation AUC is replaced, to steer the activation rule. */
-const reportingAuc = (validAuc: number): DktTrainer => async (train, valid, opts, onProgress) => ({ ...(await trainDkt(train, valid, opts, onProgress)), bestValidAuc: validAuc });
+/**
+ * Real training whose network's output is negated (P → 1 − P), so its AUC on any attempts is one
+ * minus the trained network's: worse wherever the trained one beats chance.
+ */
+const inverted: DktTrainer = async (train, valid, opts, onProgress) => {
+  const r = await trainDkt(train, valid, opts, onProgress);
+  const layout = dktLayout(r.model.config);
+  for (const group of ['outWeights', 'outBias'] as const) {
+    const v = paramView(layout, r.model.params, group);
+    for (let i = 0; i < v.length; i++) v[i] = -v[i];
+  }
+  return r;
+};
 
 for (const dialect of testDialects()) {
   describe(`kt models on ${dialect.name}`, function () {
@@ -44,16 +57,24 @@ for (const dialect of testDialects()) {
     });
 
     const audits = (action: string) => conn.db.selectFrom('audit_event').selectAll().where('action', '=', action).where('tenant_id', '=', fx.tenantId).orderBy('id').execute();
-    const train = (validAuc: number) => trainBankModel({ db: conn.db, tenantId: fx.tenantId, bankId: fx.bankId, actor: 'cli', options: TINY, trainer: reportingAuc(validAuc) });
+    const train = (trainer?: DktTrainer) => trainBankModel({ db: conn.db, tenantId: fx.tenantId, bankId: fx.bankId, actor: 'cli', options: TINY, trainer });
+    /** The bank's attempts from the cutoff on (created_at, then id), straight from the table. */
+    const attemptIdsFrom = async (from: { at: number; id: number }) => (await conn.db.selectFrom('attempt').select(['id', 'created_at'])
+      .where('activity_id', '=', fx.activityId).orderBy('created_at').orderBy('id').execute())
+      .filter((a) => isHeldOut({ at: Number(a.created_at), id: a.id }, from)).map((a) => a.id);
 
     it('builds training data in the bank id space under pseudonyms, split by student', async () => {
-      const d = await bankTrainingData(conn.db, fx.tenantId, fx.bankId, 0.2, 1);
+      const d = await bankTrainingData(conn.db, fx.tenantId, fx.bankId, 0.2, 1, { fraction: 0.2, notBefore: null });
       expect(d.skillIds).to.deep.equal([...fx.skillIds].sort((a, b) => a - b));
       expect(d.train.numSkills).to.equal(4);
       expect(d.train.numItems).to.equal(12);
-      expect(d.data).to.deep.equal({ trainStudents: 24, validStudents: 6, answers: 600 });
+      // The most recent 120 of the 600 answers (the last 6 students, who answered last) are held out, never trained on.
+      expect(d.data).to.deep.equal({ trainStudents: 19, validStudents: 5, answers: 480 });
+      expect(await attemptIdsFrom(d.heldOutFrom)).to.have.length(120);
+      expect(d.attempts.filter((a) => !isHeldOut(a, d.heldOutFrom))).to.have.length(480);
       const names = [...d.train.sequences, ...d.valid.sequences].map((s) => s.student);
-      expect(new Set(names).size).to.equal(30);
+      expect(new Set(names).size).to.equal(24);
+      expect([...d.train.sequences, ...d.valid.sequences].reduce((n, s) => n + s.correct.length, 0)).to.equal(480);
       expect(names.every((n) => /^s\d+$/.test(n))).to.equal(true);
       // A two-skill item is trained on its lower skill id.
       const multi = fx.items.find((i) => i.skillIds.length === 2)!;
@@ -65,27 +86,42 @@ for (const dialect of testDialects()) {
     it('trains from attempts: the first model becomes active, with maps, metrics and an audit row', async () => {
       const r = await trainBankModel({ db: conn.db, tenantId: fx.tenantId, bankId: fx.bankId, actor: 'cli', options: TINY });
       expect(r).to.include({ version: 1, status: 'active', previousAuc: null });
+      expect(r.heldOut.attemptIds).to.deep.equal(await attemptIdsFrom(r.heldOut.from));
+      expect(r.heldOut.attemptIds).to.have.length(120);
       expect(r.validAuc).to.be.within(0, 1);
       const row = await conn.db.selectFrom('kt_model').selectAll().where('id', '=', r.modelId).executeTakeFirstOrThrow();
-      expect(row).to.include({ tenant_id: fx.tenantId, bank_id: fx.bankId, variant: 'skill', data_size: 600 });
+      expect(row).to.include({ tenant_id: fx.tenantId, bank_id: fx.bankId, variant: 'skill', data_size: 480 });
+      expect(JSON.parse(row.metrics).holdout).to.deep.equal({ from: r.heldOut.from, attempts: 120, auc: r.holdoutAuc, active: null });
       expect(row.engine).to.match(/^jejak-(wasm|js)$/);
       expect(JSON.parse(row.meta).skillIds).to.deep.equal(fx.skillIds);
-      expect(JSON.parse(row.meta).hyperParameters).to.include({ hidden: 8, maxEpochs: 2 });
+      expect(JSON.parse(row.meta).hyperParameters).to.include({ hidden: 16, maxEpochs: 10 });
       const saved = deserializeDkt(row.weights);
-      expect(saved.model.config).to.include({ numSkills: 4, numItems: 0, hidden: 8 });
+      expect(saved.model.config).to.include({ numSkills: 4, numItems: 0, hidden: 16 });
       expect(Buffer.from(row.weights).includes('sim-')).to.equal(false);
       const [a] = await audits('kt.model.trained');
       expect(a.actor).to.equal('cli');
       expect(JSON.parse(a.details)).to.include({ modelId: r.modelId, version: 1, status: 'active' });
     });
 
-    it('keeps a worse model as a candidate and activates one at least as good', async () => {
+    it('scores the candidate and the active model on the same held-out attempts: keeps a worse one as a candidate, activates one at least as good', async () => {
       const active = (await activeModel(conn.db, fx.tenantId, fx.bankId))!;
-      const worse = await train(active.metrics.validAuc - 0.01);
+      expect(active.metrics.holdout!.auc).to.be.greaterThan(0.5);
+      const worse = await train(inverted);
       expect(worse).to.include({ version: 2, status: 'candidate' });
+      // The same attempt ids as the active model was held out on, and its AUC there recomputed on them.
+      expect(worse.heldOut.from).to.deep.equal(active.metrics.holdout!.from);
+      expect(worse.heldOut.attemptIds).to.deep.equal(await attemptIdsFrom(active.metrics.holdout!.from));
+      const d = await bankTrainingData(conn.db, fx.tenantId, fx.bankId, 0.2, 1, { fraction: 0.2, notBefore: active.metrics.holdout!.from });
+      const activeScore = scoreOnHoldout(await new ModelCache().get(conn.db, active.id), d.attempts, worse.heldOut.from);
+      expect(activeScore.attemptIds).to.deep.equal(worse.heldOut.attemptIds);
+      expect(worse.previousAuc).to.equal(activeScore.auc);
+      expect(worse.holdoutAuc).to.be.closeTo(1 - activeScore.auc, 1e-6);
+      const stored = (await listModels(conn.db, { bankId: fx.bankId })).find((m) => m.id === worse.modelId)!;
+      expect(stored.metrics.holdout!.active).to.deep.equal({ modelId: active.id, version: 1, auc: activeScore.auc });
       expect((await activeModel(conn.db, fx.tenantId, fx.bankId))!.id).to.equal(active.id);
-      const equal = await train(active.metrics.validAuc);
-      expect(equal).to.include({ version: 3, status: 'active' });
+      // The same training on the same attempts: the same AUC on them, so it replaces the active one.
+      const equal = await train();
+      expect(equal).to.include({ version: 3, status: 'active', previousAuc: activeScore.auc, holdoutAuc: activeScore.auc });
       const statuses = (await listModels(conn.db, { tenantId: fx.tenantId, bankId: fx.bankId })).map((m) => [m.version, m.status]);
       expect(statuses).to.deep.equal([[3, 'active'], [2, 'candidate'], [1, 'retired']]);
       expect((await audits('kt.model.trained')).map((a) => JSON.parse(a.details).status)).to.deep.equal(['active', 'candidate', 'active']);
@@ -106,7 +142,7 @@ for (const dialect of testDialects()) {
     it('rolls back version by version, never to a rolled-back one, then to the cold start', async () => {
       // Active history so far: 1, 3, 2 (activated by hand). Rollback from 2 goes to 1 (the highest earlier version ever active).
       expect(await rollbackModel({ db: conn.db, tenantId: fx.tenantId, bankId: fx.bankId, actor: 'cli' })).to.deep.equal({ fromVersion: 2, toVersion: 1 });
-      const v4 = await train(1);
+      const v4 = await train();
       expect(v4).to.include({ version: 4, status: 'active' });
       // 2 was rolled back, so the rollback from 4 goes to 3.
       expect(await rollbackModel({ db: conn.db, tenantId: fx.tenantId, bankId: fx.bankId, actor: 'cli' })).to.deep.equal({ fromVersion: 4, toVersion: 3 });
@@ -145,15 +181,24 @@ for (const dialect of testDialects()) {
         const trained = await cli('train', '--bank', bank, '--epochs', '1', '--hidden', '4', '--item-aware', 'off');
         expect(trained.stderr).to.contain('epoch 1/1');
         expect(trained).to.include({ code: 0 });
-        expect(trained.stdout).to.match(new RegExp(`^bank ${bank} \\(tenant ${fx.tenantId}\\): model version 5, validation AUC 0\\.\\d{4} on 6 students \\(no model was active\\) → active\\n$`));
+        expect(trained.stdout).to.match(new RegExp(`^bank ${bank} \\(tenant ${fx.tenantId}\\): model version 5, AUC 0\\.\\d{4} on the 120 most recent attempts, held out \\(no model was active\\) → active\\n$`));
         const listed = await cli('models', 'list', '--bank', bank);
         expect(listed.code).to.equal(0);
         expect(listed.stdout.split('\n')[0]).to.match(new RegExp(`^tenant ${fx.tenantId} bank ${bank} v5 +active +skill`));
         expect(listed.stdout.trim().split('\n')).to.have.length(5);
         const json = await cli('models', 'list', '--tenant', String(fx.tenantId), '--json');
         expect(JSON.parse(json.stdout).map((m: { version: number }) => m.version)).to.deep.equal([5, 4, 3, 2, 1]);
+        expect(listed.stdout.split('\n')[0]).to.match(/held-out AUC 0\.\d{4} on 120 attempts/);
         const rolled = await cli('models', 'rollback', '--bank', bank);
         expect(rolled).to.deep.equal({ code: 0, stdout: `bank ${bank} (tenant ${fx.tenantId}): rolled back from version 5; no model: the cold-start estimator serves\n`, stderr: '' });
+        const v5 = JSON.parse(json.stdout).find((m: { version: number }) => m.version === 5).id;
+        const activated = await cli('models', 'activate', '--bank', bank, '--model', String(v5));
+        expect(activated).to.deep.equal({ code: 0, stdout: `bank ${bank} (tenant ${fx.tenantId}): version 5 is active (was the cold start)\n`, stderr: '' });
+        expect((await activeModel(conn.db, fx.tenantId, fx.bankId))!.version).to.equal(5);
+        const [last] = (await audits('kt.model.activated')).slice(-1);
+        expect(last.actor).to.equal('cli');
+        expect(JSON.parse(last.details)).to.include({ modelId: v5, version: 5, previousVersion: null });
+        expect((await cli('models', 'rollback', '--bank', bank)).code).to.equal(0);
       });
 
       it('answers bad input with one line and exit code 2', async () => {
@@ -163,6 +208,8 @@ for (const dialect of testDialects()) {
           [['models', 'rollback'], '--bank is required'],
           [['models', 'rollback', '--bank', String(fx.bankId), '--tenant', String(fx.tenantId + 1000)], `belongs to tenant ${fx.tenantId}`],
           [['models', 'frob'], 'unknown models command "frob"'],
+          [['models', 'activate', '--bank', String(fx.bankId)], '--model is required'],
+          [['models', 'activate', '--bank', String(fx.bankId), '--model', '999999'], 'has no model 999999'],
           [['train', '--bank', '999999'], 'no such bank'],
           [['train', '--bank', String(fx.bankId), '--data', 'x'], 'takes no --data'],
           [['train', '--bank', String(fx.bankId), '--hidden', '5000'], 'hidden'],

@@ -112,8 +112,8 @@ for (const dialect of testDialects()) {
       }
       const review = sessions.map((s) => JSON.parse(s.claims)).find((s) => s['https://purl.imsglobal.org/spec/lti/claim/for_user']);
       expect(review['https://purl.imsglobal.org/spec/lti/claim/for_user'].user_id).to.equal(sam);
-      // Training data: ten more students with two answers each; no LTI id reaches the dataset.
-      const subs = Array.from({ length: 10 }, (_, i) => `pseudo-check-${i}`);
+      // Training data: fifteen more students with two answers each (the most recent answers are held out, the rest must still train); no LTI id reaches the dataset.
+      const subs = Array.from({ length: 15 }, (_, i) => `pseudo-check-${i}`);
       for (const s of subs) for (const ok of [true, false]) await c.answer(s, c.itemIds[1][0], ok, { contextId: 'training-course' });
       const data = await bankTrainingData(c.db, c.tenantId, bankId, 0.2, 1);
       const text = JSON.stringify(data);
