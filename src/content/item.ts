@@ -152,6 +152,8 @@ export interface FormOptions extends ShowOptions {
   namePrefix?: string;
   /** What the student answered before (the form shown again after a refusal keeps it). */
   response?: ItemResponse;
+  /** Why the posted answer was refused, shown at the field it concerns. */
+  problem?: string;
 }
 
 /**
@@ -168,6 +170,9 @@ export function renderItemForm(item: Item, locale: Locale, opts: FormOptions = {
   const t = (key: string, vars?: Record<string, unknown>) => escapeHtml(translate(locale, `content.item.${key}`, vars));
   const langAttr = lang === locale ? '' : ` lang="${lang}"`;
   const stem = `<div class="item-stem" id="${stemId}">${show(item.stem, lang, item, opts)}</div>`;
+  const problemId = `${p}answer-problem`;
+  const problem = opts.problem ? `<p class="problem" id="${problemId}">${escapeHtml(opts.problem)}</p>\n` : '';
+  const refused = opts.problem ? `${problemId} ` : '';
   let fields: string;
   switch (item.kind) {
     case 'multichoice':
@@ -179,7 +184,7 @@ export function renderItemForm(item: Item, locale: Locale, opts: FormOptions = {
         return `<div class="choice"><input type="${multi ? 'checkbox' : 'radio'}" id="${id}" name="${name}" value="${c.key}"${picked.has(c.key) ? ' checked' : ''}${multi ? '' : ' required'}>`
           + ` <label for="${id}">${show(c.text, lang, item, opts)}</label></div>`;
       }).join('\n');
-      fields = `<fieldset class="item-answer" aria-describedby="${stemId}"><legend>${t(multi ? 'choose_all' : 'choose_one')}</legend>\n${options}\n</fieldset>`;
+      fields = `<fieldset class="item-answer" aria-describedby="${refused}${stemId}"><legend>${t(multi ? 'choose_all' : 'choose_one')}</legend>\n${problem}${options}\n</fieldset>`;
       break;
     }
     case 'truefalse': {
@@ -188,7 +193,7 @@ export function renderItemForm(item: Item, locale: Locale, opts: FormOptions = {
         const checked = r?.kind === 'truefalse' && r.value === v ? ' checked' : '';
         return `<div class="choice"><input type="radio" id="${id}" name="${name}" value="${v}"${checked} required> <label for="${id}">${t(v ? 'true' : 'false')}</label></div>`;
       }).join('\n');
-      fields = `<fieldset class="item-answer" aria-describedby="${stemId}"><legend>${t('true_or_false')}</legend>\n${options}\n</fieldset>`;
+      fields = `<fieldset class="item-answer" aria-describedby="${refused}${stemId}"><legend>${t('true_or_false')}</legend>\n${problem}${options}\n</fieldset>`;
       break;
     }
     case 'numeric':
@@ -197,11 +202,14 @@ export function renderItemForm(item: Item, locale: Locale, opts: FormOptions = {
       const value = r?.kind === 'numeric' || r?.kind === 'shortanswer' ? ` value="${escapeHtml(r.text)}"` : '';
       const help = numeric && item.unitRequired && item.units.length
         ? `<p class="field-help" id="${p}answer-help">${t('with_unit', { units: item.units.map((u) => u.name).join(', ') })}</p>` : '';
-      const described = help ? `${stemId} ${p}answer-help` : stemId;
+      const described = refused + (help ? `${stemId} ${p}answer-help` : stemId);
+      const invalid = opts.problem ? ' aria-invalid="true" autofocus' : '';
+      // A phone's decimal keypad has no "/": only answers that are whole numbers get it.
+      const mode = item.kind === 'numeric' && item.answers.every((a) => Number.isInteger(a.value)) ? 'decimal' : 'text';
       const input = numeric
-        ? `<input type="text" inputmode="decimal" id="${name}" name="${name}" autocomplete="off" maxlength="${MAX_NUMERIC_RESPONSE}" required aria-describedby="${described}"${value}>`
-        : `<input type="text" id="${name}" name="${name}" autocomplete="off" autocapitalize="off" spellcheck="false" maxlength="${MAX_TEXT_RESPONSE}" required aria-describedby="${described}"${value}>`;
-      fields = `<div class="item-answer"><label for="${name}">${t('your_answer')}</label>\n${help}${input}</div>`;
+        ? `<input type="text" inputmode="${mode}" id="${name}" name="${name}" autocomplete="off" maxlength="${MAX_NUMERIC_RESPONSE}" required aria-describedby="${described}"${invalid}${value}>`
+        : `<input type="text" id="${name}" name="${name}" autocomplete="off" autocapitalize="off" spellcheck="false" maxlength="${MAX_TEXT_RESPONSE}" required aria-describedby="${described}"${invalid}${value}>`;
+      fields = `<div class="item-answer"><label for="${name}">${t('your_answer')}</label>\n${help}${problem}${input}</div>`;
       break;
     }
   }

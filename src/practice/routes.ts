@@ -179,21 +179,23 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
     };
   }
 
-  async function showItem(req: Request, res: Response, problemMessage?: string): Promise<void> {
+  /** `refused`: the answer just posted and why it was refused; the form shows both at the field. */
+  async function showItem(req: Request, res: Response, refused?: { message: string; typed?: string }): Promise<void> {
     const launch = res.locals.launch!;
     const locale = launch.locale;
     const l = await learnerOrExplain(req, res);
     if (!l) return;
     const progress = await progressOf(db, l);
     // A finished activity opens on its summary; "keep practising" goes on from there.
-    if (progress?.completedAt != null && req.query.more !== '1' && !problemMessage) return res.redirect(303, `${base(launch)}/practice/summary`);
+    if (progress?.completedAt != null && req.query.more !== '1' && !refused) return res.redirect(303, `${base(launch)}/practice/summary`);
     const current = await currentItem(d.practice, l);
     if (!current) return renderNotReady(res, true);
     const { presentation: shown } = current;
     const skills = await skillProgress(d.practice, l, locale, current.estimates, current.overrides, current.pausedSkills);
     const item = await itemOf(shown.item_id);
     const assetBase = assetBaseFor(launch.sessionId);
-    const itemHtml = renderItemForm(item, locale, { assetBase });
+    const kept = refused?.typed !== undefined && (item.kind === 'numeric' || item.kind === 'shortanswer') ? { kind: item.kind, text: refused.typed } : undefined;
+    const itemHtml = renderItemForm(item, locale, { assetBase, problem: refused?.message, response: kept });
     const hints = Array.from({ length: shown.hints_used }, (_, i) => ({ n: i + 1, label: translate(locale, 'practice.hint_n', { n: i + 1 }), html: renderHint(item, i, locale, { assetBase }) }));
     const answered = progress?.answered ?? 0;
     const length = l.activity.settings.length;
@@ -206,11 +208,10 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
       // Nothing else open yet (the skills after it need it first): the same skill again, said so.
       stuckText: stuckSkill && translate(locale, stuckSkill.id === shown.skill_id ? 'practice.stuck_nothing_else' : 'practice.stuck', { skill: stuckSkill.name }),
       notice: req.query.stale === '1' ? translate(locale, 'practice.stale') : req.query.answered === '1' ? translate(locale, 'practice.already_answered') : undefined,
-      error: problemMessage,
       token: shown.token, itemHtml, hints, moreHints: shown.hints_used < item.hints.length,
       answerUrl: `${base(launch)}/practice/answer`, hintUrl: `${base(launch)}/practice/hint`,
       stylesheets: stylesheetsFor(itemHtml, ...hints.map((h) => h.html)),
-    }, problemMessage ? 400 : 200);
+    }, refused ? 400 : 200);
   }
 
   /** The learner and the item presentation a form posts back (its token); a stale token goes back to the practice page. */
@@ -247,7 +248,7 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
       response = parseResponse(item, req.body ?? {});
     } catch (e) {
       if (!(e instanceof InvalidResponse)) throw e;
-      return showItem(req, res, e.userMessage(launch.locale));
+      return showItem(req, res, { message: e.userMessage(launch.locale), typed: typeof req.body?.answer === 'string' ? req.body.answer : undefined });
     }
     const { correct } = gradeResponse(item, response, { locale: launch.locale });
     await recordAttempt(d.practice, { learner: l, shown, response, correct, now: Date.now(), agsEndpoint: launch.claims[CLAIM.agsEndpoint] });

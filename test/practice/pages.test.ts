@@ -3,7 +3,24 @@ import { MoodleSim } from '../platform';
 import { launch, parseForm, type LaunchResult } from '../support/http-browser';
 import { sqliteDatabase, type TestDatabase } from '../support/db';
 import { startTool, type RunningTool } from '../support/tool';
+import { insertReturningId } from '../../src/db/writes';
 import { answerForm, insertTestBank, placeActivity, registerTool, type TestBank } from './support';
+
+/** A one-skill bank of numeric items whose answers are fractions (3/8 and so on). */
+async function insertFractionBank(db: RunningTool['jejak']['conn']['db']): Promise<TestBank> {
+  const now = Date.now();
+  const bankId = await insertReturningId(db, 'bank', { tenant_id: null, code: 'test-frac', title: 'Pecahan isian', language: 'multi', source: 'sample', details: '{}', created_by: null, created_at: now, updated_at: now });
+  const skillId = await insertReturningId(db, 'skill', { bank_id: bankId, code: 'tulis', name: 'Menulis pecahan', details: JSON.stringify({ names: { id: 'Menulis pecahan', en: 'Writing fractions' } }), position: 0 });
+  for (let k = 1; k <= 4; k++) {
+    const body = {
+      v: 1, kind: 'numeric', languages: ['id', 'en'], stem: { id: `<p>Tulis ${k} per 8 sebagai pecahan.</p>`, en: `<p>Write ${k} eighths as a fraction.</p>` },
+      hints: [], answers: [{ value: k / 8, tolerance: 0, correct: true }], units: [], unitRequired: false,
+    };
+    const itemId = await insertReturningId(db, 'item', { bank_id: bankId, code: `f-${k}`, kind: 'numeric', language: 'multi', body: JSON.stringify(body), position: k, created_at: now });
+    await db.insertInto('item_skill').values({ item_id: itemId, skill_id: skillId }).execute();
+  }
+  return { bankId, skills: [skillId], answers: new Map() };
+}
 
 // Issue 15: the student's pages over HTTP (Back and resubmit; mistakes that keep the input).
 describe('student pages over HTTP', function () {
@@ -16,6 +33,7 @@ describe('student pages over HTTP', function () {
   let students: string[];
   let bank: TestBank;
   let linkId: string;
+  let fractionLinkId: string;
 
   before(async () => {
     tdb = await sqliteDatabase();
@@ -27,6 +45,8 @@ describe('student pages over HTTP', function () {
     students = seeded.students.map((s) => s.id);
     bank = await insertTestBank(tool.jejak.conn.db);
     linkId = (await placeActivity(sim, clientId, courseId, seeded.teacher.id, bank, { length: 'range', min_items: '10', max_items: '40', threshold: '95', accept_few_items: '1' })).linkId;
+    const fractions = await insertFractionBank(tool.jejak.conn.db);
+    fractionLinkId = (await placeActivity(sim, clientId, courseId, seeded.teacher.id, fractions, { accept_few_items: '1' })).linkId;
   });
   after(async () => {
     await sim?.close();
@@ -57,6 +77,22 @@ describe('student pages over HTTP', function () {
       const twice = await r.browser.post(wrong.action, wrong.fields, inFrame(r, r.final));
       expect(twice.url).to.match(/\/practice\/answered\//);
       expect(twice.body).to.contain(verdict);
+    });
+  }
+
+  for (const [locale, message] of [['en', 'Write a number, for example 0,75 or 3/4.'], ['id', 'Tulis sebuah bilangan, misalnya 0,75 atau 3/4.']] as const) {
+    it(`a number that cannot be read keeps what was typed and says why at the field, which takes "/" (${locale})`, async () => {
+      const r = await launch(sim, { clientId, userId: students[2], courseId, activityId: fractionLinkId, locale });
+      const form = parseForm(r.final.body, r.final.url, 0)!;
+      expect(r.final.body).to.match(/<input type="text" inputmode="text" id="answer"/);
+      const refused = await r.browser.post(form.action, { ...form.fields, answer: 'tiga per <delapan>' }, inFrame(r, r.final));
+      expect(refused.status).to.equal(400);
+      const input = /<input [^>]*id="answer"[^>]*>/.exec(refused.body)![0];
+      expect(input).to.contain('value="tiga per &#60;delapan&#62;"').and.contain('aria-invalid="true"').and.contain('aria-describedby="answer-problem stem"');
+      // The message sits in the answer field's box, right before the field.
+      expect(refused.body).to.contain(`<p class="problem" id="answer-problem">${message}</p>\n${input}`);
+      const attempts = await db().selectFrom('attempt').select('id').where('user_sub', '=', students[2]).execute();
+      expect(attempts).to.have.length(0);
     });
   }
 });
