@@ -307,10 +307,10 @@ function pgCtl(c: { version: string; name: string }, action: 'stop' | 'start'): 
   execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', c.version, c.name, action, ...(action === 'stop' ? ['-m', 'fast'] : [])], { stdio: 'ignore' });
 }
 
-/** A 4 MB tmpfs at `dir` (root only); false where mounting is not allowed. */
+/** A 16 MB tmpfs at `dir` (root only): room for the database with its sample bank, little enough to fill in a moment; false where mounting is not allowed. */
 function mountTinyTmpfs(dir: string): boolean {
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', dir], { stdio: 'ignore' });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', dir], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
