@@ -19,7 +19,7 @@ import { createWebApp } from './web/app';
 import { homeRoutes } from './web/home';
 import { sessionArea } from './web/session';
 import { platformBudget, RateCounter, rateLimits } from './web/rate-limit';
-import { PlatformOrigins, tenantSecurityHeaders } from './web/security';
+import { PlatformOrigins } from './web/security';
 import { createTracer, type KnowledgeTracer } from './kt/tracer';
 import { BankContents } from './content/bank-content';
 import { ModelCache } from './kt/models';
@@ -149,7 +149,7 @@ export async function createJejak(config: Config, log: Logger = createLogger(con
       adminRoutes({ db, render, platforms, training, config, secret }),
       // Pages behind a launch: each part of Jejak adds its router here.
       estimatesPageRoutes({ render }),
-      sessionArea(db, config.publicUrl, secret, [tenantSecurityHeaders(platformOrigins), privacySessionRoutes({ db, render, config }), teacherRoutes({ db, tracer, roster, render, events, gradebooks: new Gradebooks(services) }), contentRoutes({ db, render }), practice.router, homeRoutes({ db, render }, practice.homes)]),
+      sessionArea(db, config.publicUrl, secret, platformOrigins, [privacySessionRoutes({ db, render, config }), teacherRoutes({ db, tracer, roster, render, events, gradebooks: new Gradebooks(services) }), contentRoutes({ db, render }), practice.router, homeRoutes({ db, render }, practice.homes)]),
     ],
   });
 

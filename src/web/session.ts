@@ -5,7 +5,7 @@ import { CLAIM } from '../lti/claims';
 import { audienceOf, type Audience } from '../lti/roles';
 import { pickLocale, type Locale } from './i18n';
 import { sessionCookie } from './cookies';
-import { csrfTokens, sameOriginWrites } from './security';
+import { csrfTokens, sameOriginWrites, tenantSecurityHeaders, type PlatformOrigins } from './security';
 
 /** Who is asking, as the launch established it. Every page after a launch works from this alone. */
 export interface LaunchContext {
@@ -72,10 +72,12 @@ export function roleGuard(req: Request, res: Response, next: NextFunction): void
  * Everything behind a launch lives under /s/:sid/. The session is loaded and checked here, once, for
  * every route given; routes then trust res.locals.launch (tenant, context, role).
  */
-export function sessionArea(db: Db, publicUrl: string, secret: string, routers: Router[]): Router {
+export function sessionArea(db: Db, publicUrl: string, secret: string, origins: PlatformOrigins, routers: Router[]): Router {
   const area = Router({ mergeParams: true });
   area.use(sameOriginWrites(publicUrl));
   area.use(requireSession(db));
+  // Before any refusal below, so that a refused page too may be framed only by the session's own LMS.
+  area.use(tenantSecurityHeaders(origins));
   area.use(roleGuard);
   area.use(csrfTokens(secret));
   for (const r of routers) area.use(r);

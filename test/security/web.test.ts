@@ -199,6 +199,10 @@ for (const dialect of testDialects()) {
       const privacy = await r.browser.get(r.final.url + 'privacy');
       expect(privacy.status).to.equal(200);
       expect(directive(privacy.headers, 'frame-ancestors')).to.deep.equal(["'self'", originA]);
+      // A refusal inside the session (a learner asking for a teacher page) names A only, too.
+      const refused = await r.browser.get(r.final.url + 'teacher');
+      expect(refused.status).to.equal(403);
+      expect(directive(refused.headers, 'frame-ancestors')).to.deep.equal(["'self'", originA]);
       const outside = await fetch(`${tool.url}/`);
       expect(directive(outside.headers, 'frame-ancestors')).to.have.members(["'self'", originA, originB]);
     });
