@@ -202,6 +202,7 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
     const stuckSkill = shown.reason.movedFromStuck === null ? undefined : skills.find((s) => s.id === shown.reason.movedFromStuck);
     d.render(res, 'practice/item', {
       ...common(l, launch, skills),
+      title: `${translate(locale, 'practice.question')} ${answered + 1} · ${l.activity.title}`,
       number: answered + 1,
       progressText: length.kind === 'range' ? translate(locale, 'practice.progress_of', { answered, max: length.max }) : translate(locale, 'practice.progress', { answered }),
       reasonText: reasonText(locale, shown.reason, skills.find((s) => s.id === shown.skill_id)?.name ?? ''),
@@ -286,6 +287,7 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
     const here = `${base(launch)}/practice/answered/${encodeURIComponent(shown.token)}`;
     d.render(res, 'practice/answered', {
       ...common(l, launch, changed),
+      title: `${translate(locale, solutionHtml ? 'practice.solution' : attempt.correct === 1 ? 'practice.correct' : 'practice.incorrect')} · ${l.activity.title}`,
       correct: attempt.correct === 1, feedbackHtml, solutionHtml, hasSolution: !!item.solution, solutionUrl: `${here}?solution=1#solution`,
       finished: progress?.completedAt != null && req.query.more !== '1',
       nextUrl: `${base(launch)}/practice${progress?.completedAt != null ? '?more=1' : ''}`, summaryUrl: `${base(launch)}/practice/summary`,
@@ -305,6 +307,7 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
     const next = skills.filter((s) => !s.mastered).sort((a, b) => Number(ready(b)) - Number(ready(a)) || b.estimate.p - a.estimate.p).slice(0, 3);
     d.render(res, 'practice/summary', {
       ...common(l, launch, skills),
+      title: `${translate(locale, 'practice.summary_tab')} · ${l.activity.title}`,
       answeredText: translate(locale, 'practice.summary_answered', {
         answered: progress?.answered ?? 0, correct: progress?.correct ?? 0, minutes: Math.max(1, Math.round((progress?.timeSpentMs ?? 0) / 60_000)),
       }),

@@ -13,6 +13,7 @@ import { CrossSiteWrite, securityHeaders, type PlatformOrigins } from './securit
 import type { Metrics } from './metrics';
 import { isDatabaseUnavailable } from '../db/connect';
 import { sameSecret } from '../crypto';
+import { compressText } from './compression';
 
 export interface WebDeps {
   config: Config;
@@ -49,8 +50,13 @@ export function createWebApp(d: WebDeps): express.Express {
     next();
   });
   app.use(securityHeaders(d.platformOrigins, d.config.publicUrl.startsWith('https:')));
+  app.use(compressText());
   app.use(cookieParser());
   app.use('/static', express.static(path.join(ROOT, 'views/static'), { maxAge: '1h', index: false }));
+  // Browsers ask for it on every first load; Jejak has no icon, so "nothing", cached, rather than a 404 page.
+  app.get('/favicon.ico', (_req, res) => {
+    res.set('cache-control', 'public, max-age=604800').status(204).end();
+  });
 
   // Liveness: the process answers. A database outage must not make a load balancer restart every process.
   app.get('/healthz', (_req, res) => {

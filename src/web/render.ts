@@ -36,7 +36,7 @@ export function createRenderer(viewsDir: string): Renderer {
     if (!template) throw new Error(`views: ${view}.hbs missing`);
     const otherLocale: Locale = data.locale === 'id' ? 'en' : 'id';
     // The session's CSRF token (src/web/security.ts) reaches every page as @root.csrfToken.
-    const body = template({ csrfToken: res.locals.csrfToken, ...data });
+    const body = template({ csrfToken: res.locals.csrfToken, otherLocale, ...data });
     // Inside a session the footer's privacy link stays in it (and in its language); a student's first page carries the notice.
     const sessionBase = res.locals.launch ? `/s/${res.locals.launch.sessionId}` : null;
     const html = layout({ ...data, body, otherLocale, sessionBase, privacyNotice: res.locals.privacyNotice === true });

@@ -95,7 +95,7 @@ describe('student pages on a phone (Chromium, 360×740)', function () {
     const { page, frame } = await open(students[0], 'id');
     const sizes = await frame.evaluate(() => {
       const body = parseFloat(getComputedStyle(document.body).fontSize);
-      const digits = [...document.querySelectorAll('.item .katex-html .mfrac .mord')]
+      const digits = Array.from(document.querySelectorAll('.item .katex-html .mfrac .mord'))
         .filter((e) => e.children.length === 0 && /\d/.test(e.textContent ?? ''))
         .map((e) => parseFloat(getComputedStyle(e).fontSize));
       return { body, digits };
@@ -104,6 +104,24 @@ describe('student pages on a phone (Chromium, 360×740)', function () {
     expect(Math.min(...sizes.digits), `fraction digits ${sizes.digits.join(', ')} px, body ${sizes.body} px`).to.be.at.least(sizes.body);
     expect(await frame.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'fits 360 px').to.equal(true);
     expect(await axeViolations(frame)).to.deep.equal([]);
+    await page.close();
+  });
+
+  it('the keyboard focus ring contrasts at least 3:1 with the page (15.16)', async () => {
+    const { page, frame } = await open(students[1], 'en');
+    await frame.locator('#answer-form button[type=submit]').focus();
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Tab');
+    const ring = await frame.evaluate(() => {
+      const el = document.activeElement as HTMLElement;
+      const style = getComputedStyle(el);
+      return { tag: el.tagName, outline: style.outlineColor, width: parseFloat(style.outlineWidth), style: style.outlineStyle, page: getComputedStyle(document.body).backgroundColor };
+    });
+    expect(ring.tag).to.equal('BUTTON');
+    expect(ring.style).to.not.equal('none');
+    expect(ring.width).to.be.at.least(2);
+    expect(contrast(ring.outline, ring.page), `${ring.outline} on ${ring.page}`).to.be.at.least(3);
+    expect(contrast(ring.outline, 'rgb(255, 255, 255)'), `${ring.outline} on white boxes`).to.be.at.least(3);
     await page.close();
   });
 });

@@ -95,4 +95,18 @@ describe('student pages over HTTP', function () {
       expect(attempts).to.have.length(0);
     });
   }
+
+  it('item, feedback, solution and summary pages have distinct tab titles (id)', async () => {
+    const r = await launch(sim, { clientId, userId: students[2], courseId, activityId: linkId, locale: 'id' });
+    const title = (body: string) => /<title>([^<]*)<\/title>/.exec(body)![1];
+    const item = title(r.final.body);
+    expect(item).to.match(/^Soal \d+ · Latihan pecahan · Jejak$/);
+    const wrong = await answerForm(db(), bank, r.final, false);
+    const feedback = await r.browser.post(wrong.action, wrong.fields, inFrame(r, r.final));
+    expect(title(feedback.body)).to.equal('Belum tepat. · Latihan pecahan · Jejak');
+    const solution = await r.browser.get(`${feedback.url}?solution=1`, inFrame(r, feedback));
+    expect(title(solution.body)).to.equal('Pembahasan · Latihan pecahan · Jejak');
+    const summary = await r.browser.get(feedback.url.replace(/answered\/.*$/, 'summary'), inFrame(r, feedback));
+    expect(title(summary.body)).to.equal('Ringkasan · Latihan pecahan · Jejak');
+  });
 });
