@@ -21,6 +21,9 @@ import { deviceCookie, deviceIdOf, passwordTag, validAdminSession } from './admi
 import { signInAdmin } from './commands/signInAdmin';
 import { signOutAdmin } from './commands/signOutAdmin';
 import { randomToken } from '../crypto';
+import { activateModel } from '../kt/commands/activateModel';
+import { rollbackModel } from '../kt/commands/rollbackModel';
+import { activeModel, ModelCommandError, modelMetricsSchema } from '../kt/models';
 
 export interface AdminDeps {
   db: Db;
@@ -55,6 +58,18 @@ const EraseForm = z.object({
   confirm: z.literal('yes').optional(),
 }).refine((f) => f.scope !== 'student' || !!f.user, { message: 'a student erasure needs the user id', path: ['user'] })
   .refine((f) => f.scope !== 'course' || !!f.course, { message: 'a course erasure needs the course id', path: ['course'] });
+const ModelForm = z.object({
+  model: z.coerce.number({ message: 'model id is not a number' }).int().positive(),
+  action: z.enum(['activate', 'rollback']),
+  confirm: z.literal('yes').optional(),
+});
+/** A model's AUC on its held-out attempts, and the then-active model's on the same ones (src/kt/holdout.ts). */
+function heldOutAuc(metricsJson: string): string {
+  const h = modelMetricsSchema.shape.holdout.safeParse((JSON.parse(metricsJson) as { holdout?: unknown }).holdout);
+  if (!h.success || !h.data) return '';
+  const fmt = (x: number | null) => (x === null ? '–' : x.toFixed(3));
+  return h.data.active ? `${fmt(h.data.auc)} (v${h.data.active.version}: ${fmt(h.data.active.auc)})` : fmt(h.data.auc);
+}
 const GroupsForm = z.object({ tenant: TenantId, course: z.string().trim().min(1, 'course id is empty').max(255), lines: z.string().max(500_000) });
 
 /** "LTI user id,group" lines (blank lines skipped) into rows; a malformed line is refused with its number. */
@@ -139,7 +154,7 @@ export function adminRoutes(d: AdminDeps): Router {
     }));
     const models = (await db.selectFrom('kt_model').select(['id', 'tenant_id', 'bank_id', 'version', 'status', 'metrics', 'retrain_needed'])
       .orderBy('id', 'desc').limit(100).execute()).map((m) => ({
-      ...m, auc: (JSON.parse(m.metrics) as { validAuc?: number }).validAuc?.toFixed(3) ?? '', retrain: m.retrain_needed ? t('retrain_needed') : '',
+      ...m, auc: heldOutAuc(m.metrics), retrain: m.retrain_needed ? t('retrain_needed') : '', active: m.status === 'active',
     }));
     const jobs = (await db.selectFrom('kt_training_job').select(['id', 'tenant_id', 'bank_id', 'status', 'error', 'created_at']).orderBy('id', 'desc').limit(50).execute())
       .map((j) => ({ ...j, created: new Date(Number(j.created_at)).toISOString().slice(0, 16).replace('T', ' ') }));
@@ -148,6 +163,36 @@ export function adminRoutes(d: AdminDeps): Router {
       platforms, models, jobs, outbox: outbox.map((o) => ({ status: o.status, n: Number(o.n) })),
       storeNames: t(d.config.storePersonalNames ? 'yes' : 'no'), retention: d.config.retentionDays || t('keep'),
     });
+  }));
+
+  // Activating or rolling back a bank's model: a first step shows what will change, the second (confirm=yes) does it.
+  r.post('/admin/models', wrap(async (req, res) => {
+    const locale = localeOf(req);
+    const f = ModelForm.safeParse(req.body);
+    const model = f.success ? await db.selectFrom('kt_model').select(['id', 'tenant_id', 'bank_id', 'version', 'status', 'metrics']).where('id', '=', f.data.model).executeTakeFirst() : undefined;
+    const problem = !f.success ? f.error.issues[0].message
+      : !model || model.tenant_id === null || model.bank_id === null ? translate(locale, 'admin.model_unknown', { model: f.data.model })
+        : (f.data.action === 'rollback') !== (model.status === 'active') ? translate(locale, f.data.action === 'rollback' ? 'admin.model_not_active' : 'admin.model_already_active', { model: model.id })
+          : null;
+    if (problem !== null || !f.success || !model) return page(req, res, 'privacy/admin/model-confirm', { problem: translate(locale, 'admin.bad_input', { problem }) }, 400);
+    const tenantId = model.tenant_id!;
+    const bankId = model.bank_id!;
+    if (f.data.confirm !== 'yes') {
+      const active = await activeModel(db, tenantId, bankId);
+      return page(req, res, 'privacy/admin/model-confirm', {
+        model: model.id, action: f.data.action,
+        text: translate(locale, `admin.model_confirm_${f.data.action}`, { version: model.version, bank: bankId, tenant: tenantId, active: active ? `v${active.version}` : translate(locale, 'admin.model_cold_start') }),
+        auc: heldOutAuc(model.metrics),
+      });
+    }
+    try {
+      if (f.data.action === 'activate') await activateModel({ db, tenantId, bankId, modelId: model.id, actor: ACTOR });
+      else await rollbackModel({ db, tenantId, bankId, actor: ACTOR });
+    } catch (e) {
+      if (!(e instanceof ModelCommandError)) throw e;
+      return page(req, res, 'privacy/admin/model-confirm', { problem: translate(locale, 'admin.bad_input', { problem: e.message }) }, 400);
+    }
+    res.redirect(303, `/admin?lang=${locale}#h-models`);
   }));
 
   r.get('/admin/audit', wrap(async (req, res) => {
