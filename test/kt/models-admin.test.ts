@@ -47,6 +47,7 @@ for (const dialect of testDialects()) {
       await b.post(`${c.tool.url}/admin/login`, { password: ADMIN_PASSWORD }, origin);
       const home = await b.get(`${c.tool.url}/admin?lang=en`);
       expect(home.body).to.contain('0.680 (v1: 0.750)');
+      expect(home.body).to.contain('AUC on held-out attempts (then-active model)');
       expect(home.body).to.contain(`name="model" value="${ids[1]}"><button type="submit" name="action" value="activate">Activate…</button>`);
       expect(home.body).to.contain(`name="model" value="${ids[0]}"><button type="submit" name="action" value="rollback">Roll back…</button>`);
       const post = (form: Record<string, string>, lang = 'en') => b.post(`${c.tool.url}/admin/models?lang=${lang}`, { _csrf: csrfOf(home.body), ...form }, { ...origin, followRedirects: false });
