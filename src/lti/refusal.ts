@@ -4,7 +4,7 @@ export type RefusalReason =
   | 'missing_token' | 'unknown_state' | 'browser_mismatch' | 'bad_token' | 'bad_signature' | 'wrong_issuer'
   | 'wrong_audience' | 'expired' | 'not_yet_valid' | 'too_old' | 'nonce_mismatch' | 'replayed'
   | 'bad_message_type' | 'bad_version' | 'missing_claim' | 'target_mismatch' | 'platform_unreachable'
-  | 'no_role' | 'cookies_disabled' | 'oversize_params' | 'too_many_logins';
+  | 'cookies_disabled' | 'oversize_params' | 'too_many_logins';
 
 /**
  * A refused LTI request. `reason` is shown to the user in their language; `detail` is the precise

@@ -95,7 +95,7 @@ export function createWebApp(d: WebDeps): express.Express {
     if (err instanceof Refusal) {
       d.log.warn('refused', { reqId, reason: err.reason, detail: err.detail, path: redact(req.path) });
       const message = translate(locale, `errors.reasons.${err.reason}`);
-      return d.render(res, 'error', { locale, message, reference: reqId, retry: err.status < 500 && err.reason !== 'no_role' }, err.status);
+      return d.render(res, 'error', { locale, message, reference: reqId, retry: err.status < 500 }, err.status);
     }
     if (err instanceof SessionExpired) {
       d.log.info('session refused', { reqId, detail: err.message });
