@@ -124,4 +124,24 @@ describe('student pages on a phone (Chromium, 360×740)', function () {
     expect(contrast(ring.outline, 'rgb(255, 255, 255)'), `${ring.outline} on white boxes`).to.be.at.least(3);
     await page.close();
   });
+
+  for (const locale of ['id', 'en'] as const) {
+    it(`on a first launch at 360×740 the question and its answer button come first, the reason and the privacy notice after them (15.2, ${locale})`, async () => {
+      const page = await browser.context.newPage();
+      // The tool's page itself, as the new-window launch shows it: the whole 740 px screen.
+      await page.goto(sim.launchPageUrl({ clientId, userId: students[locale === 'id' ? 2 : 0], courseId, activityId: linkId, presentation: 'window', locale }));
+      await page.waitForSelector('#answer-form');
+      const layout = await page.evaluate(() => ({
+        screen: window.innerHeight,
+        button: document.querySelector('#answer-form button[type=submit]')!.getBoundingClientRect().bottom + window.scrollY,
+        why: document.querySelector('#why')!.getBoundingClientRect().top + window.scrollY,
+        notice: document.querySelector('.privacy-notice')!.getBoundingClientRect().top + window.scrollY,
+      }));
+      expect(layout.button, 'the answer button within the first screen').to.be.at.most(layout.screen);
+      expect(layout.why).to.be.greaterThan(layout.button);
+      expect(layout.notice).to.be.greaterThan(layout.button);
+      expect(await axeViolations(page)).to.deep.equal([]);
+      await page.close();
+    });
+  }
 });
