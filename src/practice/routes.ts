@@ -335,7 +335,8 @@ export function reasonText(locale: Locale, reason: PresentationReason, skill: st
   const p = pct(reason.pSuccess);
   const chance = translate(locale, `practice.chance.${p >= 80 ? 'high' : p >= 60 ? 'good' : p >= 40 ? 'even' : 'low'}`);
   // A skill's first item is introduced as new, with no estimate to quote: nothing is known of it yet.
-  const kind = reason.firstTime && reason.kind === 'learn' ? 'new' : reason.kind;
+  // The same number twice ("…at 27%. … about 27% …") reads as padding: then it is said once.
+  const kind = reason.firstTime && reason.kind === 'learn' ? 'new' : reason.kind === 'learn' && pct(reason.mastery) === p ? 'learn_same' : reason.kind;
   return translate(locale, `practice.reason.${kind}`, { skill, mastery: pct(reason.mastery), p, chance });
 }
 

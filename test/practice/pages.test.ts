@@ -4,6 +4,7 @@ import { launch, parseForm, type LaunchResult } from '../support/http-browser';
 import { sqliteDatabase, type TestDatabase } from '../support/db';
 import { startTool, type RunningTool } from '../support/tool';
 import { insertReturningId } from '../../src/db/writes';
+import { reasonText } from '../../src/practice/routes';
 import { answerForm, insertTestBank, placeActivity, registerTool, type TestBank } from './support';
 
 /** A one-skill bank of numeric items whose answers are fractions (3/8 and so on). */
@@ -108,5 +109,16 @@ describe('student pages over HTTP', function () {
     expect(title(solution.body)).to.equal('Pembahasan · Latihan pecahan · Jejak');
     const summary = await r.browser.get(feedback.url.replace(/answered\/.*$/, 'summary'), inFrame(r, feedback));
     expect(title(summary.body)).to.equal('Ringkasan · Latihan pecahan · Jejak');
+  });
+
+  it('the reason for a question says a number once when the skill\'s estimate and this question\'s chance agree (15.2)', () => {
+    const reason = { kind: 'learn' as const, mastery: 0.271, pSuccess: 0.268, firstTime: false, movedFromStuck: null };
+    for (const locale of ['id', 'en'] as const) {
+      const text = reasonText(locale, reason, 'Pecahan');
+      expect(text.match(/27%/g), text).to.have.length(1);
+      expect(text).to.contain('Pecahan');
+    }
+    // Two different numbers are both said.
+    expect(reasonText('en', { ...reason, pSuccess: 0.6 }, 'Pecahan')).to.contain('27%').and.contain('60%');
   });
 });
