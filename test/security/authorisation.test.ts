@@ -52,6 +52,8 @@ const PUBLIC = new Set([
   'get /lti/register', 'post /lti/register', 'get /privacy',
   // The teachers' explanation of the estimates (src/teacher/estimates-page.ts): the same text for everyone, no data.
   'get /help/estimates',
+  // The site icon (src/web/app.ts): a fixed answer, no data.
+  'get /favicon.ico',
 ]);
 /** The admin pages (school IT): protected by the admin credentials from configuration, not by a launch. */
 const ADMIN = /^\/admin(\/|$)/;
