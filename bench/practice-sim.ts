@@ -112,6 +112,8 @@ interface StudentRun {
   /** Skills truly mastered at the end, and of those, not declared. */
   trulyMastered: number;
   undeclared: number;
+  /** For each skill the server declared mastered: the answers on it until then. */
+  answersToDeclare: number[];
   /** Answers on the first skill practised before the server first paused it (null: never paused). */
   itemsToPause: number | null;
   /** |server's grade − grade from the true chances|, in points out of 100. */
@@ -128,6 +130,8 @@ export interface ArmResult {
   /** % of truly mastered skills (at the end) the server had not declared. */
   undeclaredPct: number | null;
   itemsToMastery: { reached: number; median: number | null; p90: number | null };
+  /** Answers on a skill until the server declared it mastered, over the skills it declared. */
+  answersPerSkillToMastery: { median: number | null; p90: number | null };
   itemsToPause: { paused: number; median: number | null; max: number | null };
   gradeErrorMean: number;
 }
@@ -199,7 +203,7 @@ export async function simulate(o: SimOptions): Promise<ArmResult[]> {
           const seen = new Set<number>();
           const declared = new Set<number>();
           const answersOn = new Map<number, number>();
-          const run: StudentRun = { itemsToGoal: null, declarations: 0, falseDeclarations: 0, trulyMastered: 0, undeclared: 0, itemsToPause: null, gradeError: 0 };
+          const run: StudentRun = { answersToDeclare: [], itemsToGoal: null, declarations: 0, falseDeclarations: 0, trulyMastered: 0, undeclared: 0, itemsToPause: null, gradeError: 0 };
           /** Database id of the first skill practised. */
           let firstSkill: number | null = null;
           let estimates = new Map<number, SkillEstimate>();
@@ -230,6 +234,7 @@ export async function simulate(o: SimOptions): Promise<ArmResult[]> {
               if (declared.has(s) || !isMastered(estimates.get(id), o.threshold)) continue;
               declared.add(s);
               run.declarations++;
+              run.answersToDeclare.push(answersOn.get(id) ?? 0);
               if (sim.chanceOnNew(s, seen) < TRUE_GOAL) run.falseDeclarations++;
             }
             if (r.goalReached) {
@@ -261,6 +266,7 @@ export async function simulate(o: SimOptions): Promise<ArmResult[]> {
           undeclaredPct: pct(sum((r) => r.undeclared), sum((r) => r.trulyMastered)),
           // Students who never reached the goal count as maxItems (so the median is not flattered by leaving them out).
           itemsToMastery: { reached: toGoal.length, median: quantile(runs.map((r) => r.itemsToGoal ?? o.maxItems), 0.5), p90: quantile(runs.map((r) => r.itemsToGoal ?? o.maxItems), 0.9) },
+          answersPerSkillToMastery: { median: quantile(runs.flatMap((r) => r.answersToDeclare), 0.5), p90: quantile(runs.flatMap((r) => r.answersToDeclare), 0.9) },
           itemsToPause: { paused: toPause.length, median: quantile(toPause, 0.5), max: toPause.length ? Math.max(...toPause) : null },
           gradeErrorMean: Math.round((10 * sum((r) => r.gradeError)) / runs.length) / 10,
         });

@@ -25,11 +25,12 @@ describe('bench:practice (quick mode)', function () {
     expect(arm('always wrong', 'policy').itemsToPause.max).to.be.within(1, 25);
     expect(arm('always right', 'policy').declarations).to.be.greaterThan(0);
     expect(arm('always right', 'policy').falseMasteryPct).to.equal(0);
+    expect(arm('always right', 'policy').answersPerSkillToMastery.median).to.be.within(3, 25);
     for (const r of report.results) {
       expect(r.students).to.equal(2);
       expect(r.gradeErrorMean).to.be.a('number').and.not.NaN;
     }
-    for (const heading of ['false mastery', 'undeclared true mastery', 'items to mastery median', 'p90', 'items to pause', 'grade error', 'random order', 'seed 5']) {
+    for (const heading of ['false mastery', 'undeclared true mastery', 'items to mastery median', 'p90', 'answers per skill to mastery', 'items to pause', 'grade error', 'random order', 'seed 5']) {
       expect(markdown).to.contain(heading);
     }
     expect(markdown.split('\n').filter((l) => /^\| (always|BKT)/.test(l))).to.have.length(9);
