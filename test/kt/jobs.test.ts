@@ -22,7 +22,8 @@ for (const dialect of testDialects()) {
       tdb = await dialect.create();
       conn = await openTestDb(tdb);
       fx = await seedBank(conn.db);
-      await seedAttempts(conn.db, fx, 40, 30);
+      // 50 students: training holds out the most recent 20% of attempts, so 40 of them train.
+      await seedAttempts(conn.db, fx, 50, 30);
     });
     after(async () => {
       await conn.close();
