@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { MoodleSim } from '../platform';
+import type { MoodleSim } from '../platform';
 import { launch, parseForm, type LaunchResult } from '../support/http-browser';
 import { testDialects, type TestDatabase } from '../support/db';
-import { startTool, type RunningTool } from '../support/tool';
-import { answerForm, insertTestBank, placeActivity, registerTool, type TestBank } from '../practice/support';
+import type { RunningTool } from '../support/tool';
+import { answerForm, placeActivity, type TestBank, startPracticeClass } from '../practice/support';
 import { eventually, FAST_GRADES } from '../teacher/classroom';
 import { expectGradebookShows, gradesPage } from '../support/gradebook';
 
@@ -25,14 +25,7 @@ for (const dialect of testDialects()) {
 
     before(async () => {
       tdb = await dialect.create();
-      tool = await startTool(tdb, { grades: FAST_GRADES });
-      sim = await MoodleSim.start();
-      clientId = await registerTool(sim, tool);
-      const seeded = sim.seedDefault();
-      courseId = seeded.course.id;
-      teacherId = seeded.teacher.id;
-      students = seeded.students.map((s) => s.id);
-      bank = await insertTestBank(tool.jejak.conn.db);
+      ({ tool, sim, clientId, courseId, teacherId, students, bank } = await startPracticeClass(tdb, { grades: FAST_GRADES }));
       // Four items exactly, graded on accuracy, with a goal the cold start cannot reach in four answers.
       const placed = await placeActivity(sim, clientId, courseId, teacherId, bank, { title: 'Empat soal', threshold: '95', length: 'range', min_items: '4', max_items: '4', grade_mode: 'accuracy' });
       linkId = placed.linkId;

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import type { Frame, Page } from 'playwright-core';
-import { MoodleSim } from '../platform';
+import type { MoodleSim } from '../platform';
 import { testDialects, type TestDatabase } from '../support/db';
-import { startTool, type RunningTool } from '../support/tool';
+import type { RunningTool } from '../support/tool';
 import { chromiumAvailable, openChromium, type OpenBrowser } from '../support/chromium';
-import { insertTestBank, placeActivity, registerTool, type TestBank } from './support';
+import { placeActivity, type TestBank, startPracticeClass } from './support';
 import { axeViolations } from '../support/axe';
 
 
@@ -53,14 +53,7 @@ describe('practice in a real browser (Chromium): 360 px wide, keyboard only, axe
       this.skip();
     }
     tdb = await dialect.create();
-    tool = await startTool(tdb);
-    sim = await MoodleSim.start();
-    clientId = await registerTool(sim, tool);
-    const seeded = sim.seedDefault();
-    courseId = seeded.course.id;
-    teacherId = seeded.teacher.id;
-    students = seeded.students.map((s) => s.id);
-    bank = await insertTestBank(tool.jejak.conn.db);
+    ({ tool, sim, clientId, courseId, teacherId, students, bank } = await startPracticeClass(tdb));
     // The teacher deep-links the activity: twenty items at least, so the estimate alone cannot end it first.
     linkId = (await placeActivity(sim, clientId, courseId, teacherId, bank, { threshold: '95', length: 'range', min_items: '25', max_items: '40' })).linkId;
     browser = await openChromium({ viewport: { width: 360, height: 740 } });

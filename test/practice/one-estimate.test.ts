@@ -1,12 +1,12 @@
 import { expect } from 'chai';
-import { MoodleSim } from '../platform';
+import type { MoodleSim } from '../platform';
 import { launch, type LaunchResult } from '../support/http-browser';
 import { testDialects, type TestDatabase } from '../support/db';
-import { startTool, type RunningTool } from '../support/tool';
+import type { RunningTool } from '../support/tool';
 import { statusOf, type SkillEstimate } from '../../src/kt/estimate';
 import { skillCredit } from '../../src/practice/settings';
 import { csrfField } from '../support/csrf';
-import { answerForm, insertTestBank, placeActivity, registerTool, settingsForm, type TestBank } from './support';
+import { answerForm, placeActivity, settingsForm, type TestBank, startPracticeClass } from './support';
 
 const pct = (p: number) => Math.round(p * 100);
 const GOAL = 0.8;
@@ -32,14 +32,7 @@ for (const dialect of testDialects()) {
 
     before(async () => {
       tdb = await dialect.create();
-      tool = await startTool(tdb);
-      sim = await MoodleSim.start();
-      clientId = await registerTool(sim, tool);
-      const seeded = sim.seedDefault();
-      courseId = seeded.course.id;
-      teacherId = seeded.teacher.id;
-      students = seeded.students.map((s) => s.id);
-      bank = await insertTestBank(tool.jejak.conn.db);
+      ({ tool, sim, clientId, courseId, teacherId, students, bank } = await startPracticeClass(tdb));
       ({ linkId } = await placeActivity(sim, clientId, courseId, teacherId, bank, { threshold: String(GOAL * 100), length: 'range', min_items: '30', max_items: '60' }));
       // The only activity of this install (its link is recorded at the first launch).
       activityId = (await db().selectFrom('activity').select('id').orderBy('id').executeTakeFirstOrThrow()).id;

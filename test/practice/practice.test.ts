@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { MoodleSim } from '../platform';
+import type { MoodleSim } from '../platform';
 import { launch, parseForm, type LaunchResult } from '../support/http-browser';
 import { testDialects, type TestDatabase } from '../support/db';
-import { startTool, type RunningTool } from '../support/tool';
+import type { RunningTool } from '../support/tool';
 import { csrfField } from '../support/csrf';
-import { answerForm, insertTestBank, placeActivity, registerTool, settingsForm, type TestBank } from './support';
+import { answerForm, placeActivity, settingsForm, type TestBank, startPracticeClass } from './support';
 
 const DL = 'https://purl.imsglobal.org/spec/lti-dl/claim/';
 
@@ -23,14 +23,7 @@ for (const dialect of testDialects()) {
 
     before(async () => {
       tdb = await dialect.create();
-      tool = await startTool(tdb);
-      sim = await MoodleSim.start();
-      clientId = await registerTool(sim, tool);
-      const seeded = sim.seedDefault();
-      courseId = seeded.course.id;
-      teacherId = seeded.teacher.id;
-      students = seeded.students.map((s) => s.id);
-      bank = await insertTestBank(tool.jejak.conn.db);
+      ({ tool, sim, clientId, courseId, teacherId, students, bank } = await startPracticeClass(tdb));
     });
     after(async () => {
       await sim?.close();

@@ -1,10 +1,13 @@
 import { expect } from 'chai';
 import type { Db } from '../../src/db/schema';
 import { insertReturningId } from '../../src/db/writes';
-import type { MoodleSim } from '../platform';
+import type { Config } from '../../src/config';
+import { MoodleSim } from '../platform';
 import { launch, parseForm, type LaunchResult } from '../support/http-browser';
+import type { TestDatabase } from '../support/db';
+import { registerTool, startTool, type RunningTool } from '../support/tool';
 
-export { registerTool } from '../support/tool';
+export { registerTool };
 
 export interface TestBank {
   bankId: number;
@@ -55,6 +58,29 @@ export async function insertTestBank(db: Db): Promise<TestBank> {
     }
   }
   return { bankId, skills, answers };
+}
+
+/** A class ready to practise, as the practice suites start it. */
+export interface PracticeClass {
+  tool: RunningTool;
+  /** The Moodle simulator, with the tool registered and its default course (a teacher, three students). */
+  sim: MoodleSim;
+  clientId: string;
+  courseId: string;
+  teacherId: string;
+  students: string[];
+  /** The test bank ({@link insertTestBank}), in the tool's database. */
+  bank: TestBank;
+}
+
+/** Jejak on the given database, a Moodle simulator that registered it, its default course and the test bank. */
+export async function startPracticeClass(tdb: TestDatabase, config: Partial<Config> = {}): Promise<PracticeClass> {
+  const tool = await startTool(tdb, config);
+  const sim = await MoodleSim.start();
+  const clientId = await registerTool(sim, tool);
+  const { course, teacher, students } = sim.seedDefault();
+  const bank = await insertTestBank(tool.jejak.conn.db);
+  return { tool, sim, clientId, courseId: course.id, teacherId: teacher.id, students: students.map((u) => u.id), bank };
 }
 
 /** The settings form as a teacher fills it in (every skill, 80%, until mastered, graded on mastery). */
