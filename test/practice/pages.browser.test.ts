@@ -74,6 +74,12 @@ describe('student pages on a phone (Chromium, 360×740)', function () {
     const seeded = sim.seedDefault();
     courseId = seeded.course.id;
     students = seeded.students.map((s) => s.id);
+    // Two more, whose first launch (with the privacy notice) is the layout test's.
+    for (const [given, family] of [['Ayu', 'Lestari'], ['Budi', 'Santoso']]) {
+      const u = sim.addUser({ given, family, email: `${given.toLowerCase()}@example.com`, username: given.toLowerCase() });
+      sim.enrol(courseId, u.id, 'Learner');
+      students.push(u.id);
+    }
     const bank = await insertFractionChoices(tool.jejak.conn.db);
     linkId = (await placeActivity(sim, clientId, courseId, seeded.teacher.id, bank, { threshold: '95', length: 'range', min_items: '10', max_items: '40', accept_few_items: '1' })).linkId;
     browser = await openChromium({ viewport: { width: 360, height: 740 } });
@@ -129,7 +135,7 @@ describe('student pages on a phone (Chromium, 360×740)', function () {
     it(`on a first launch at 360×740 the question and its answer button come first, the reason and the privacy notice after them (15.2, ${locale})`, async () => {
       const page = await browser.context.newPage();
       // The tool's page itself, as the new-window launch shows it: the whole 740 px screen.
-      await page.goto(sim.launchPageUrl({ clientId, userId: students[locale === 'id' ? 2 : 0], courseId, activityId: linkId, presentation: 'window', locale }));
+      await page.goto(sim.launchPageUrl({ clientId, userId: students[locale === 'id' ? 3 : 4], courseId, activityId: linkId, presentation: 'window', locale }));
       await page.waitForSelector('#answer-form');
       const layout = await page.evaluate(() => ({
         screen: window.innerHeight,
