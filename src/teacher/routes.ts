@@ -110,7 +110,9 @@ export function teacherRoutes(d: TeacherRouteDeps): Router {
       .where('status', '=', 'failed').orderBy('updated_at', 'desc').execute();
     const counts = await gradeCounts(db, { tenantId: launch.tenantId, contextId: launch.contextId, activityId: activity.id });
     const here = `${base(launch)}/activities/${activity.id}`;
-    const nameOf = await courseNames(d.roster, launch);
+    // The class view has read the roster already: its students carry their names.
+    const names = new Map(view.students.map((s) => [s.userSub, s.name]));
+    const nameOf = (sub: string) => shownName(launch.locale, sub, names.get(sub));
     d.render(res, 'teacher/class', {
       locale: launch.locale, title: activity.title, course: courseTitle(launch), ...classModel(view, launch.locale, here), howHref: estimatesPageHref(launch.locale),
       here, back: base(launch), updatedAt: new Date().toISOString().slice(11, 16),
