@@ -144,7 +144,9 @@ for (const dialect of testDialects()) {
       for (const body of [classPage.body, studentPage.body]) expect(body).to.match(/href="\/help\/estimates\?lang(=|&#x3D;)en">How Jejak estimates mastery</);
       const help = await fetch(`${tool.url}/help/estimates?lang=en`);
       expect(help.status).to.equal(200);
-      expect(await help.text()).to.contain('only after at least 3 answers on at least 2 different questions');
+      const helpText = await help.text();
+      expect(helpText).to.contain('only after at least 3 answers on at least 2 different questions');
+      expect(helpText, 'the pause rule as the policy runs it').to.contain('do not raise the estimate and it stays below 60%');
       expect(await (await fetch(`${tool.url}/help/estimates?lang=id`)).text()).to.contain('paling sedikit 3 jawaban pada paling sedikit 2 soal yang berbeda');
 
       // The grade: each skill's share from the same estimates.
