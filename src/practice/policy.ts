@@ -47,7 +47,7 @@ export interface PolicyOptions {
   reviewEvery: number;
   /** A skill is "stuck" after this many attempts on it (counted afresh after each pause)… */
   stuckAttempts: number;
-  /** …during which its estimate rose by less than this, ending below the band's lower edge (a student who answers most items right is gathering evidence, not stuck). */
+  /** …during which its estimate rose by less than this, ending below the band's upper edge (a student who answers most items right is gathering evidence, not stuck). */
   stuckMinGain: number;
   /** A stuck skill rests for this many items on other skills before it is tried again. */
   stuckRest: number;
@@ -163,7 +163,7 @@ export function chooseNextItem(input: PolicyInput): PolicyChoice | null {
 /**
  * A skill's pauses: going through the student's attempts on it, each time `stuckAttempts` attempts
  * (counted since the start or since the last pause) raised its estimate by less than `stuckMinGain`,
- * leaving it below the band's lower edge, while it was not mastered, the skill was paused. It rests (is `resting`) from its latest pause
+ * leaving it below the band's upper edge, while it was not mastered, the skill was paused. It rests (is `resting`) from its latest pause
  * until the student has answered `stuckRest` items of other skills — or the policy, with nothing
  * else to offer, brings it back; tried again, a further run of failures pauses it again.
  */
@@ -177,7 +177,7 @@ export function stuckState(skill: number, history: PolicyHistoryEntry[], pNow: n
   for (let j = 0; j < onSkill.length; j++) {
     if (j - windowStart + 1 < o.stuckAttempts) continue;
     const from = history[onSkill[j - o.stuckAttempts + 1]].masteryBefore;
-    if (after(j) - from < o.stuckMinGain && after(j) < o.band[0] && !(j === onSkill.length - 1 && masteredNow)) {
+    if (after(j) - from < o.stuckMinGain && after(j) < o.band[1] && !(j === onSkill.length - 1 && masteredNow)) {
       pauses++;
       pausedAt = j;
       windowStart = j + 1;

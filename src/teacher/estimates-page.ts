@@ -19,7 +19,7 @@ export function estimatesPageRoutes(d: { render: Renderer }): Router {
     d.render(res, 'help/estimates', {
       locale, title: translate(locale, 'estimates.title'),
       answers: MASTERY_EVIDENCE.minAnswers, items: MASTERY_EVIDENCE.minItems,
-      stuck: DEFAULT_POLICY.stuckAttempts, floor: Math.round(DEFAULT_POLICY.band[0] * 100), rest: DEFAULT_POLICY.stuckRest, credit: Math.round(UNMASTERED_CREDIT * 100),
+      stuck: DEFAULT_POLICY.stuckAttempts, floor: Math.round(DEFAULT_POLICY.band[1] * 100), rest: DEFAULT_POLICY.stuckRest, credit: Math.round(UNMASTERED_CREDIT * 100),
     });
   });
   return r;

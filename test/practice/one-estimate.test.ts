@@ -146,7 +146,7 @@ for (const dialect of testDialects()) {
       expect(help.status).to.equal(200);
       const helpText = await help.text();
       expect(helpText).to.contain('only after at least 3 answers on at least 2 different questions');
-      expect(helpText, 'the pause rule as the policy runs it').to.contain('do not raise the estimate and it stays below 60%');
+      expect(helpText, 'the pause rule as the policy runs it').to.contain('do not raise the estimate and it stays below 80%');
       expect(await (await fetch(`${tool.url}/help/estimates?lang=id`)).text()).to.contain('paling sedikit 3 jawaban pada paling sedikit 2 soal yang berbeda');
 
       // The grade: each skill's share from the same estimates.
