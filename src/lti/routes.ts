@@ -1,10 +1,9 @@
 import express, { type Request, type Response, type NextFunction, Router } from 'express';
 import { decodeJwt } from 'jose';
 import { z } from 'zod';
-import crypto from 'node:crypto';
 import type { Config } from '../config';
 import type { Logger } from '../log';
-import { randomToken, sha256 } from '../crypto';
+import { randomToken, sameSecret, sha256 } from '../crypto';
 import { pickLocale, translate as t, type Locale } from '../web/i18n';
 import type { Renderer } from '../web/render';
 import { cookieOptions, loginCookie, sessionCookie } from '../web/cookies';
@@ -102,7 +101,7 @@ export function ltiRoutes(d: LtiRouteDeps): Router {
         });
         return;
       }
-      if (!safeEqual(sha256(platformBinding), pending.browserBinding ?? '')) throw new Refusal('browser_mismatch', 'platform storage value differs');
+      if (!sameSecret(sha256(platformBinding), pending.browserBinding ?? '')) throw new Refusal('browser_mismatch', 'platform storage value differs');
     }
     const launch = await d.launches.validate(pending, idToken);
     // Only now, the token verified, may the launch spend its platform's budget.
@@ -128,7 +127,7 @@ export function ltiRoutes(d: LtiRouteDeps): Router {
    */
   const registrationRequest = (res: Response, source: unknown, locale: Locale) => {
     const key = (source as { key?: unknown } | undefined)?.key;
-    if (typeof key !== 'string' || !safeEqual(key, d.registrationKey)) {
+    if (typeof key !== 'string' || !sameSecret(key, d.registrationKey)) {
       d.log.warn('registration refused: bad key', { reqId: res.locals.reqId });
       d.render(res, 'error', { locale, message: t(locale, 'register.forbidden') }, 403);
       return undefined;
@@ -199,12 +198,6 @@ function localeHint(idToken: string): Locale {
   } catch {
     return 'en';
   }
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && crypto.timingSafeEqual(x, y);
 }
 
 function stringEntries(o: PendingLogin['params']): Record<string, string> {

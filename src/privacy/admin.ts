@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import type { Config } from '../config';
@@ -20,7 +19,7 @@ import { auditLog } from './audit-log';
 import { deviceCookie, deviceIdOf, passwordTag, validAdminSession } from './admin-sign-in';
 import { signInAdmin } from './commands/signInAdmin';
 import { signOutAdmin } from './commands/signOutAdmin';
-import { randomToken } from '../crypto';
+import { randomToken, sameSecret } from '../crypto';
 import { activateModel } from '../kt/commands/activateModel';
 import { rollbackModel } from '../kt/commands/rollbackModel';
 import { activeModel, ModelCommandError, modelMetricsSchema } from '../kt/models';
@@ -116,8 +115,7 @@ export function adminRoutes(d: AdminDeps): Router {
     res.locals.csrfToken = csrfToken(d.secret, `admin:${cookie as string}`);
     if (req.method === 'POST') {
       const given = req.body?._csrf;
-      const expected = Buffer.from(res.locals.csrfToken);
-      if (typeof given !== 'string' || given.length !== expected.length || !crypto.timingSafeEqual(Buffer.from(given), expected)) {
+      if (typeof given !== 'string' || !sameSecret(given, res.locals.csrfToken)) {
         return next(new CrossSiteWrite('admin POST without a valid CSRF token'));
       }
     }

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { sameSecret } from '../crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Db } from '../db/schema';
 
@@ -160,10 +161,9 @@ const csrfKeys = new Map<string, Buffer>();
 export function csrfTokens(secret: string) {
   const form = express.urlencoded({ extended: false, limit: '32kb' });
   const check = (req: Request, res: Response, next: NextFunction) => {
-    const expected = Buffer.from(res.locals.csrfToken!);
     const multipart = req.is('multipart/form-data');
     const given = multipart ? req.query._csrf : req.body?._csrf;
-    const ok = typeof given === 'string' && given.length === expected.length && crypto.timingSafeEqual(Buffer.from(given), expected);
+    const ok = typeof given === 'string' && sameSecret(given, res.locals.csrfToken!);
     next(ok ? undefined : new CrossSiteWrite(`${req.method} without a valid CSRF token`));
   };
   return (req: Request, res: Response, next: NextFunction) => {
