@@ -47,13 +47,20 @@ describe('dynamic registration framed by an unregistered Moodle, in Chromium', f
     } catch {
       throw new Error(`the registration page did not show inside Moodle's frame: ${refusals.join(' | ') || 'no Register button'}`);
     }
-    const posted = page.waitForResponse((r) => r.url() === `${tool.url}/lti/register` && r.request().method() === 'POST');
+    // The done page closes its frame at once, after which the browser no longer hands out its body:
+    // the POST goes through a route that keeps what the tool answered.
+    let done: { status: number; body: string } | undefined;
+    await page.route(`${tool.url}/lti/register`, async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      const response = await route.fetch();
+      done = { status: response.status(), body: await response.text() };
+      await route.fulfill({ response });
+    });
     await register.click();
-    const done = await posted;
-    expect(done.status()).to.equal(200);
-    expect(await done.text()).to.contain('Jejak is registered');
     // The done page's close message reached the parent, from the frame: the dialog is gone.
     await page.waitForSelector('body[data-registration="closed"]', { state: 'attached', timeout: 10_000 });
+    expect(done?.status).to.equal(200);
+    expect(done?.body).to.contain('Jejak is registered');
     expect(await page.locator('#lti-registration').count()).to.equal(0);
     const tools = [...sim.tools.values()];
     expect(tools).to.have.length(1);
