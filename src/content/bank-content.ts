@@ -10,7 +10,7 @@
  */
 import type { Db } from '../db/schema';
 import { Lru } from '../lru';
-import { loadItem, type Item } from './item';
+import { loadItem, type Item, type ItemDifficulty } from './item';
 
 export interface BankSkillRow {
   id: number;
@@ -28,6 +28,8 @@ export interface BankItemSkills {
   position: number;
   /** Ascending. */
   skillIds: number[];
+  /** The teacher's difficulty tag; null when untagged. */
+  difficulty: ItemDifficulty | null;
 }
 
 export interface BankContent {
@@ -52,17 +54,18 @@ export async function readBankSkills(db: Db, bankId: number): Promise<BankSkillR
   return rows.map((r) => ({ ...r, prerequisites: needs.get(r.id) ?? [] }));
 }
 
-async function readBankContent(db: Db, bankId: number): Promise<BankContent> {
+/** A bank's content as it is in the database now (the cache below keeps it; calibration reads it afresh). */
+export async function readBankContent(db: Db, bankId: number): Promise<BankContent> {
   const [skills, links] = await Promise.all([
     readBankSkills(db, bankId),
     db.selectFrom('item').leftJoin('item_skill', 'item_skill.item_id', 'item.id')
-      .select(['item.id', 'item.position', 'item_skill.skill_id']).where('item.bank_id', '=', bankId)
+      .select(['item.id', 'item.position', 'item.difficulty', 'item_skill.skill_id']).where('item.bank_id', '=', bankId)
       .orderBy('item.id').orderBy('item_skill.skill_id').execute(),
   ]);
   const items = new Map<number, BankItemSkills>();
   for (const r of links) {
     let item = items.get(r.id);
-    if (!item) items.set(r.id, (item = { id: r.id, position: r.position, skillIds: [] }));
+    if (!item) items.set(r.id, (item = { id: r.id, position: r.position, difficulty: r.difficulty, skillIds: [] }));
     if (r.skill_id !== null) item.skillIds.push(r.skill_id);
   }
   return { id: bankId, skills, skillIds: skills.map((s) => s.id).sort((a, b) => a - b), items };

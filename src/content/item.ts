@@ -91,6 +91,9 @@ export type ItemBody = z.infer<typeof itemBodySchema>;
 export type ItemKind = ItemBody['kind'];
 export const ITEM_KINDS: ItemKind[] = ['multichoice', 'multiresponse', 'truefalse', 'numeric', 'shortanswer'];
 
+/** A teacher's difficulty tag on an item (`item.difficulty`): what the knowledge estimate assumes until answers tell. */
+export type ItemDifficulty = 'easy' | 'medium' | 'hard';
+
 /** An item ready to show and grade: its body plus where it lives. */
 export type Item = ItemBody & { id: number; bankId: number; code: string };
 

@@ -176,7 +176,11 @@ export function contentRoutes(d: { db: Db; render: Renderer }): Router {
     const stats = (await itemStats(db, launch.tenantId, [item.id])).get(item.id);
     const view = previewView(item, locale, show.assetBase);
     render(res, 'content/item', {
-      locale, title: translate(locale, 'content.preview.title', { code: item.code }), bank, item: { code: item.code, kindKey: `content.kinds.${item.kind}`, languages: item.languages.join(', ') },
+      locale, title: translate(locale, 'content.preview.title', { code: item.code }), bank,
+      item: {
+        code: item.code, kindKey: `content.kinds.${item.kind}`, languages: item.languages.join(', '),
+        difficulty: row.difficulty ? translate(locale, `content.difficulty.${row.difficulty}`) : undefined,
+      },
       stylesheets: stylesheetsFor(view.form, view.solution, ...view.hints, ...view.feedback.map((f) => f.html)),
       skills: skills.map((s) => (JSON.parse(s.details).names?.[locale] as string | undefined) ?? s.name).join(', '),
       stats: stats ? statsView(stats, locale) : undefined,

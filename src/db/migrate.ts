@@ -12,6 +12,7 @@ import { answerPathIndexes } from './migrations/0009_answer_path_indexes';
 import { signInLimits } from './migrations/0010_sign_in_limits';
 import { scoreResends } from './migrations/0011_score_resends';
 import { estimates } from './migrations/0012_estimates';
+import { itemDifficulty } from './migrations/0013_item_difficulty';
 
 /** Every migration, in order. Names sort in the order they must run. */
 function allMigrations(conn: Connection): Record<string, Migration> {
@@ -28,6 +29,7 @@ function allMigrations(conn: Connection): Record<string, Migration> {
     '0010_sign_in_limits': signInLimits(conn.dialect),
     '0011_score_resends': scoreResends(),
     '0012_estimates': estimates(conn.dialect),
+    '0013_item_difficulty': itemDifficulty(conn.dialect),
   };
 }
 

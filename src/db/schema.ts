@@ -1,4 +1,5 @@
 import type { Generated, Kysely } from 'kysely';
+import type { ItemDifficulty } from '../content/item';
 
 /**
  * The database, as Kysely sees it. Times are epoch milliseconds (bigint in PostgreSQL, integer in
@@ -206,6 +207,8 @@ export interface ItemTable {
   language: string;
   body: string;
   position: number;
+  /** The teacher's difficulty tag from the imported file; null when untagged. */
+  difficulty: ItemDifficulty | null;
   created_at: number;
 }
 

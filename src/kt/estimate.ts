@@ -109,15 +109,27 @@ export interface Calibration {
 }
 
 /**
- * Each item's difficulty: learned from the tool's attempts when calibrated, else its skill's learned
- * level, else the default, spread by position in the skill (the bank's first item of a skill the easiest).
+ * How much harder (logits) a teacher's difficulty tag (item.difficulty) makes an item than its skill's
+ * level. An assumption, not a fit: the public data sets have no such tags. An average student's first-try
+ * chance at the default difficulty, 73%, becomes 88% on an easy item and 50% on a hard one: twice the
+ * reach of the position spread (±0.5), since a teacher's judgement of one item says more than its place.
+ */
+export const DIFFICULTY_TAG_OFFSETS = { easy: -1, medium: 0, hard: 1 } as const;
+
+/**
+ * Each item's difficulty: learned from the tool's attempts when calibrated; otherwise its skill's level
+ * (learned, else the default) plus the teacher's tag offset when tagged, else spread by position in the
+ * skill (the bank's first item of a skill the easiest).
  */
 export function difficultiesOf(
-  bank: { skills: readonly { id: number; prerequisites: readonly number[] }[]; items: ReadonlyMap<number, { id: number; position: number; skillIds: readonly number[] }> },
+  bank: {
+    skills: readonly { id: number; prerequisites: readonly number[] }[];
+    items: ReadonlyMap<number, { id: number; position: number; skillIds: readonly number[]; difficulty?: keyof typeof DIFFICULTY_TAG_OFFSETS | null }>;
+  },
   calibration?: Calibration,
   params: AbilityParams = ABILITY_DEFAULTS,
 ): BankDifficulties {
-  const bySkill = new Map<number, { id: number; position: number }[]>();
+  const bySkill = new Map<number, { id: number; position: number; difficulty?: keyof typeof DIFFICULTY_TAG_OFFSETS | null }[]>();
   for (const item of bank.items.values()) {
     const skill = item.skillIds.length ? Math.min(...item.skillIds) : undefined;
     if (skill === undefined) continue;
@@ -131,7 +143,8 @@ export function difficultiesOf(
     const base = calibration?.skills[skill] ?? params.difficulty;
     list.forEach((it, rank) => {
       const spread = list.length > 1 ? params.positionSpread * (rank / (list.length - 1) - 0.5) : 0;
-      item.set(it.id, calibration?.items[it.id] ?? base + spread);
+      const offset = it.difficulty ? DIFFICULTY_TAG_OFFSETS[it.difficulty] : spread;
+      item.set(it.id, calibration?.items[it.id] ?? base + offset);
     });
   }
   const skillItems = new Map<number, number[]>();

@@ -10,9 +10,25 @@ import { importBank } from '../../src/content/commands/importBank';
 import { gradeResponse, loadItem } from '../../src/content/item';
 import { connect, type Connection } from '../../src/db/connect';
 import { migrateToLatest } from '../../src/db/migrate';
+import { translate } from '../../src/web/i18n';
 import { testDialects, type TestDatabase } from '../support/db';
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, 'fixtures', name), 'utf8');
+
+/** Four true/false questions: tagged hard (with a skill tag), tagged in Indonesian, tagged with an unknown value, untagged. */
+const DIFFICULTY_XML = `<?xml version="1.0" encoding="UTF-8"?>
+<quiz>
+  <question type="truefalse">
+    <name><text>hard one</text></name>
+    <questiontext format="plain_text"><text>1/3 &gt; 1/2</text></questiontext>
+    <answer fraction="0"><text>true</text></answer>
+    <answer fraction="100"><text>false</text></answer>
+    <tags><tag><text>skill:Halves</text></tag><tag><text>difficulty:hard</text></tag></tags>
+  </question>
+  <question type="truefalse"><name><text>easy one</text></name><questiontext format="plain_text"><text>1/2 = 2/4</text></questiontext><answer fraction="100"><text>true</text></answer><answer fraction="0"><text>false</text></answer><tags><tag><text>Difficulty: Mudah</text></tag></tags></question>
+  <question type="truefalse"><name><text>odd one</text></name><questiontext format="plain_text"><text>3/4 &gt; 1/2</text></questiontext><answer fraction="100"><text>true</text></answer><answer fraction="0"><text>false</text></answer><tags><tag><text>difficulty:extreme</text></tag></tags></question>
+  <question type="truefalse"><name><text>plain one</text></name><questiontext format="plain_text"><text>1/4 &gt; 1/2</text></questiontext><answer fraction="0"><text>true</text></answer><answer fraction="100"><text>false</text></answer></question>
+</quiz>`;
 const refused = (b: ParsedBank) => b.report.filter((r) => r.outcome === 'refused').map((r) => [r.line, r.key]);
 const took = (b: ParsedBank) => b.report.filter((r) => r.outcome === 'took').map((r) => r.line);
 
@@ -41,6 +57,15 @@ describe('import: Moodle XML', () => {
     expect(gradeResponse(numItem, { kind: 'numeric', text: '1,5 m' }).correct).to.equal(true);
     const saItem = loadItem({ id: 2, bank_id: 1, code: 's', kind: 'shortanswer', body: JSON.stringify(sa!.body) });
     expect(gradeResponse(saItem, { kind: 'shortanswer', text: 'Setengah saja' }).correct).to.equal(true);
+  });
+
+  it('reads a difficulty:… tag beside skill:… tags; an unknown value is a note and the question is still taken', async () => {
+    const b = await readMoodleXml(DIFFICULTY_XML, 'en');
+    expect(refused(b)).to.deep.equal([]);
+    expect(b.items.map((i) => [i.code, i.difficulty, i.skills])).to.deep.equal([
+      ['hard-one', 'hard', ['halves']], ['easy-one', 'easy', ['general']], ['odd-one', null, ['general']], ['plain-one', null, ['general']]]);
+    expect(b.report.filter((r) => r.outcome === 'note')).to.deep.equal([
+      { line: 11, outcome: 'note', key: 'bad_difficulty', vars: { name: 'odd one', value: 'extreme' } }]);
   });
 
   it('refuses malformed XML at the line where it breaks', async () => {
@@ -104,6 +129,19 @@ describe('import: CSV', () => {
     expect(took(b)).to.deep.equal([2]);
   });
 
+  it('reads a difficulty column in English or Indonesian, any case; an unknown value is a note and the item is still taken', async () => {
+    const b = await readCsv(fixture('difficulty.csv'), 'id');
+    expect(refused(b)).to.deep.equal([]);
+    expect(took(b)).to.deep.equal([2, 3, 4, 5, 6]);
+    expect(b.items.map((i) => [i.code, i.difficulty])).to.deep.equal([
+      ['mudah-1', 'easy'], ['sulit-1', 'hard'], ['sedang-1', 'medium'], ['polos-1', null], ['aneh-1', null]]);
+    expect(b.report.filter((r) => r.outcome === 'note')).to.deep.equal([
+      { line: 6, outcome: 'note', key: 'bad_difficulty', vars: { name: 'aneh-1', value: 'sangat sulit' } }]);
+    expect(translate('en', 'content.import.msg.bad_difficulty', { name: 'aneh-1', value: 'sangat sulit' }))
+      .to.equal('aneh-1: the difficulty "sangat sulit" is not easy, medium or hard (mudah, sedang, sulit); the question is imported without a difficulty.');
+    expect(translate('id', 'content.import.msg.bad_difficulty', { name: 'aneh-1', value: 'sangat sulit' })).to.contain('"sangat sulit"');
+  });
+
   it('refuses an unknown column, a missing one, and an unclosed quote', async () => {
     expect(refused(await readCsv('skill,kind,colour\n', 'id'))).to.deep.equal([[1, 'csv_unknown_column'], [1, 'csv_missing_column']]);
     expect(refused(await readCsv('skill,kind,stem\nA,truefalse,"never closed\n\n', 'id'))).to.deep.equal([[2, 'csv_unclosed_quote']]);
@@ -158,6 +196,26 @@ for (const dialect of testDialects()) {
       const again = await importBank(props(await readMoodleXml(fixture('good.xml'), 'id')));
       if (!again.ok || !result.ok) throw new Error('refused');
       expect([result.code, again.code]).to.deep.equal(['uji', 'uji-2']);
+    });
+
+    it('stores each item\'s difficulty tag from CSV and Moodle XML (null when untagged); the column holds only easy, medium, hard', async () => {
+      const tags = async (parsed: ParsedBank) => {
+        const result = await importBank(props(parsed));
+        if (!result.ok) throw new Error('refused');
+        return (await conn.db.selectFrom('item').select(['code', 'difficulty']).where('bank_id', '=', result.bankId).orderBy('position').execute())
+          .map((r) => [r.code, r.difficulty]);
+      };
+      expect(await tags(await readCsv(fixture('difficulty.csv'), 'id'))).to.deep.equal([
+        ['mudah-1', 'easy'], ['sulit-1', 'hard'], ['sedang-1', 'medium'], ['polos-1', null], ['aneh-1', null]]);
+      expect(await tags(await readMoodleXml(DIFFICULTY_XML, 'en'))).to.deep.equal([
+        ['hard-one', 'hard'], ['easy-one', 'easy'], ['odd-one', null], ['plain-one', null]]);
+      let refusedValue = false;
+      try {
+        await conn.db.updateTable('item').set({ difficulty: 'extreme' as 'hard' }).where('code', '=', 'plain-one').execute();
+      } catch {
+        refusedValue = true;
+      }
+      expect(refusedValue, 'the CHECK constraint refuses other values').to.equal(true);
     });
 
     it('writes nothing for a file with refusals', async () => {

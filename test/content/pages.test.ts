@@ -97,6 +97,23 @@ describe('teacher bank pages through a launch', function () {
     expect(list.body).to.contain('Bank GIFT');
   });
 
+  it('imports difficulty tags, notes an unknown one, and shows a tag on the item preview in both languages', async () => {
+    const done = await upload(teacher, 'difficulty.csv', { title: 'Bank tingkat' });
+    expect(done.status, done.body.slice(0, 500)).to.equal(200);
+    expect(done.body).to.match(/<tr class="report-note"><td>6<\/td><td>note<\/td><td>aneh-1: the difficulty &quot;sangat sulit&quot; is not easy, medium or hard/);
+    const bankId = /\/content\/banks\/(\d+)\?imported=1$/.exec(done.url)![1];
+    const itemId = async (code: string) => (await tool.jejak.conn.db.selectFrom('item').select('id').where('bank_id', '=', Number(bankId)).where('code', '=', code).executeTakeFirstOrThrow()).id;
+    const preview = (code: string, lang: string) => itemId(code).then((id) => get(teacher, `content/banks/${bankId}/items/${id}?lang=${lang}`));
+    const hard = await preview('sulit-1', 'en');
+    expect(hard.status).to.equal(200);
+    expect(hard.body).to.contain('Difficulty: hard');
+    expect((await preview('sulit-1', 'id')).body).to.contain('Tingkat kesulitan: sulit');
+    expect((await preview('mudah-1', 'en')).body).to.contain('Difficulty: easy');
+    const untagged = await preview('polos-1', 'en');
+    expect(untagged.status).to.equal(200);
+    expect(untagged.body).to.not.contain('Difficulty:');
+  });
+
   it('refuses a broken file with the line-by-line report, writing nothing', async () => {
     const before = await tool.jejak.conn.db.selectFrom('bank').select((e) => e.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     const done = await upload(teacher, 'broken.gift');

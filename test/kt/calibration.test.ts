@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import type { Connection } from '../../src/db/connect';
 import { calibrateDueBanks, CALIBRATE_AFTER_ANSWERS } from '../../src/kt/calibration';
+import { calibrateBank } from '../../src/kt/commands/calibrateBank';
+import type { Calibration } from '../../src/kt/estimate';
 import { createTracer } from '../../src/kt/tracer';
 import { createLogger } from '../../src/log';
 import { mulberry32 } from '../../src/random';
@@ -67,6 +69,27 @@ for (const dialect of testDialects()) {
       await answers(Math.ceil(CALIBRATE_AFTER_ANSWERS / fx.items.length), 2);
       const again = await calibrateDueBanks(conn.db, log, at);
       expect(again.map((d) => d.version)).to.deep.equal([2]);
+    });
+
+    it('a teacher\'s difficulty tag is served before any answer and is the prior calibration starts from', async () => {
+      // Two banks alike, answered alike; in one, each skill's first item (the easiest by position) is tagged hard.
+      const [plain, tagged] = [await seedBank(conn.db, 1, 3), await seedBank(conn.db, 1, 3)];
+      await conn.db.updateTable('item').set({ difficulty: 'hard' }).where('id', '=', tagged.items[0]!.id).execute();
+      const ids = (f: BankFixture) => f.items.map((i) => i.id);
+      const fresh = (await createTracer({ db: conn.db, log }).knowledge(studentKey(tagged, 'newcomer'))).itemSuccess(ids(tagged));
+      expect(fresh.get(ids(tagged)[0]), 'the hard tag outweighs the first place').to.be.below(fresh.get(ids(tagged)[1])!);
+
+      const learnt = async (f: BankFixture): Promise<Calibration> => {
+        for (let s = 0; s < 10; s++) {
+          for (const [k, item] of f.items.entries()) await insertAttempt(conn.db, f, { userSub: `tag-${s}`, itemId: item.id, correct: (s + k) % 2 === 0, at: (at += 1000) });
+        }
+        await calibrateBank({ db: conn.db, tenantId: f.tenantId, bankId: f.bankId, actor: 'cli', now: at });
+        const row = await conn.db.selectFrom('kt_calibration').select('params').where('bank_id', '=', f.bankId).executeTakeFirstOrThrow();
+        return JSON.parse(row.params) as Calibration;
+      };
+      const [a, b] = [await learnt(plain), await learnt(tagged)];
+      expect(b.items[ids(tagged)[0]!], 'same answers, pulled up by the tag').to.be.above(a.items[ids(plain)[0]!]! + 0.3);
+      expect(b.items[ids(tagged)[1]!]).to.be.closeTo(a.items[ids(plain)[1]!]!, 0.3);
     });
   });
 }

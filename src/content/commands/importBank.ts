@@ -5,7 +5,7 @@ import { chunks, nextTurn, refusals, shownReport, slug, type ParsedBank, type Re
 
 /**
  * Rows per statement. SQLite allows 999 bound values per statement in older builds (32,766 since
- * 3.32), PostgreSQL 65,535, MariaDB 65,535: an item row binds 7 values, a link 2, so 100 items or 400
+ * 3.32), PostgreSQL 65,535, MariaDB 65,535: an item row binds 8 values, a link 2, so 100 items or 400
  * links stay under the smallest limit whatever the size of the bank.
  */
 const ITEM_ROWS = 100;
@@ -90,7 +90,7 @@ export async function importBank(p: ImportBankProps): Promise<ImportBankResult> 
       const start = n * ITEM_ROWS;
       await tx.insertInto('item').values(batch.map((it, i) => ({
         bank_id: bankId, code: it.code, kind: it.body.kind, language: it.body.languages.length > 1 ? 'multi' : it.body.languages[0]!,
-        body: JSON.stringify(it.body), position: start + i, created_at: now,
+        body: JSON.stringify(it.body), position: start + i, difficulty: it.difficulty, created_at: now,
       }))).execute();
       // Read back rather than RETURNING, which MySQL lacks (its insertId names only a batch's first row).
       const rows = await tx.selectFrom('item').select(['id', 'code']).where('bank_id', '=', bankId).where('code', 'in', batch.map((it) => it.code)).execute();

@@ -72,14 +72,15 @@ async function records(source: string): Promise<{ rows: Row[]; error?: { line: n
   return { rows };
 }
 
-const COLUMNS = ['code', 'skill', 'prerequisites', 'kind', 'stem', 'choices', 'feedback', 'answer', 'tolerance', 'unit', 'hints', 'solution'] as const;
+const COLUMNS = ['code', 'skill', 'prerequisites', 'kind', 'difficulty', 'stem', 'choices', 'feedback', 'answer', 'tolerance', 'unit', 'hints', 'solution'] as const;
 type Column = (typeof COLUMNS)[number];
 const TEXT_COLUMNS: Column[] = ['stem', 'choices', 'feedback', 'hints', 'solution'];
 
 /**
  * Reads the CSV format documented in the README: one item per row, a header naming the columns; text
- * columns may be given per language (`stem:id`, `stem:en`), lists are separated by `|`, and correct
- * choices are marked with a leading `*`. Text is plain (HTML is escaped) with TeX between `\( \)`.
+ * columns may be given per language (`stem:id`, `stem:en`), lists are separated by `|`, correct
+ * choices are marked with a leading `*`, and an optional `difficulty` column holds the teacher's tag.
+ * Text is plain (HTML is escaped) with TeX between `\( \)`.
  */
 export async function readCsv(source: string, language: string): Promise<ParsedBank> {
   const b = new BankBuilder(language);
@@ -144,6 +145,7 @@ export async function readCsv(source: string, language: string): Promise<ParsedB
       ...(localized('solution') ? { solution: localized('solution') } : {}),
     };
     const answer = cell('answer');
+    const difficulty = cell('difficulty');
     switch (kind) {
       case 'multichoice':
       case 'multiresponse': {
@@ -164,7 +166,7 @@ export async function readCsv(source: string, language: string): Promise<ParsedB
               ...(fbLangs.length ? { feedback: Object.fromEntries(fbLangs.map((l) => [l, `<p>${text(feedback[l]![i]!)}</p>`])) } : {}),
             };
           }),
-        }, skills);
+        }, skills, difficulty);
         break;
       }
       case 'truefalse': {
@@ -173,7 +175,7 @@ export async function readCsv(source: string, language: string): Promise<ParsedB
           b.refuse(row.line, 'csv_bad_truefalse', { name, value: answer });
           break;
         }
-        b.item(row.line, name, { ...common, kind, answer: truth, ...(localized('feedback') ? { generalFeedback: localized('feedback') } : {}) }, skills);
+        b.item(row.line, name, { ...common, kind, answer: truth, ...(localized('feedback') ? { generalFeedback: localized('feedback') } : {}) }, skills, difficulty);
         break;
       }
       case 'numeric': {
@@ -188,7 +190,7 @@ export async function readCsv(source: string, language: string): Promise<ParsedB
           ...common, kind, answers: [{ value, tolerance, correct: true }],
           units: unit ? [{ name: unit, multiplier: 1 }] : [], unitRequired: false,
           ...(localized('feedback') ? { generalFeedback: localized('feedback') } : {}),
-        }, skills);
+        }, skills, difficulty);
         break;
       }
       case 'shortanswer':
@@ -196,7 +198,7 @@ export async function readCsv(source: string, language: string): Promise<ParsedB
           ...common, kind, caseSensitive: false,
           answers: list(answer).map((a) => ({ match: a.includes('*') ? 'wildcard' : 'exact', text: a, correct: true })),
           ...(localized('feedback') ? { generalFeedback: localized('feedback') } : {}),
-        }, skills);
+        }, skills, difficulty);
         break;
     }
   }

@@ -1,4 +1,4 @@
-import { itemBodySchema, describeIssues, MAX_TEXT_RESPONSE, type ItemBody, type LocalizedText } from '../item';
+import { itemBodySchema, describeIssues, MAX_TEXT_RESPONSE, type ItemBody, type ItemDifficulty, type LocalizedText } from '../item';
 import { texErrors } from '../richtext';
 
 /** One line of an import report: what was taken, refused, or worth knowing, and where in the file. */
@@ -26,6 +26,8 @@ export interface ParsedItem {
   line: number;
   body: ItemBody;
   skills: string[];
+  /** The teacher's difficulty tag; null when the file gives none. */
+  difficulty: ItemDifficulty | null;
 }
 
 export interface ParsedAsset {
@@ -54,6 +56,11 @@ export function shownReport(report: ReportLine[]): ReportLine[] {
 export function refusals(bank: ParsedBank): ReportLine[] {
   return bank.report.filter((r) => r.outcome === 'refused');
 }
+
+/** Difficulty tags as teachers write them, in English or Bahasa Indonesia (read in any case). */
+const DIFFICULTY_WORDS = new Map<string, ItemDifficulty>([
+  ['easy', 'easy'], ['medium', 'medium'], ['hard', 'hard'], ['mudah', 'easy'], ['sedang', 'medium'], ['sulit', 'hard'],
+]);
 
 /** A skill code from a name: lower-case letters, digits and dashes. */
 export function slug(name: string): string {
@@ -147,8 +154,12 @@ export class BankBuilder {
     if (++this.questions % IMPORT_STEP === 0) await nextTurn();
   }
 
-  /** Validates an item and adds it, or reports why not. Returns whether it was taken. */
-  item(line: number, name: string, body: unknown, skills: string[]): boolean {
+  /**
+   * Validates an item and adds it, or reports why not. Returns whether it was taken. `difficulty` is the
+   * teacher's tag as written ('' for none): one Jejak does not know is a note, never a refusal, since the
+   * item itself is sound.
+   */
+  item(line: number, name: string, body: unknown, skills: string[], difficulty = ''): boolean {
     const parsed = itemBodySchema.safeParse(body);
     if (!parsed.success) {
       this.refuse(line, 'invalid_item', { name, problem: describeIssues(parsed.error) });
@@ -170,8 +181,11 @@ export class BankBuilder {
       return false;
     }
     const code = this.itemCodes.take(slug(name).slice(0, 40) || 'item');
-    this.bank.items.push({ code, line, body: parsed.data, skills: [...new Set(skills)] });
+    const written = difficulty.trim();
+    const tag = DIFFICULTY_WORDS.get(written.toLowerCase()) ?? null;
+    this.bank.items.push({ code, line, body: parsed.data, skills: [...new Set(skills)], difficulty: tag });
     this.report(line, 'took', 'took_item', { name, kind: parsed.data.kind });
+    if (written !== '' && tag === null) this.report(line, 'note', 'bad_difficulty', { name, value: written });
     return true;
   }
 

@@ -57,7 +57,8 @@ const textOf = (el: El | undefined) => child(el, 'text')?.text.trim() ?? '';
 
 /**
  * Reads a Moodle XML question export: categories become skills (the last part of the category path),
- * a tag `skill:NAME` adds a skill to a question; multichoice (single and multiple answer), truefalse,
+ * a tag `skill:NAME` adds a skill to a question, a tag `difficulty:easy` (medium, hard; or mudah,
+ * sedang, sulit) is the teacher's difficulty tag; multichoice (single and multiple answer), truefalse,
  * numerical (tolerance, units) and shortanswer questions with their feedback and hints. Embedded
  * images (`@@PLUGINFILE@@/name`) are kept with the bank. Other question types are refused by line.
  */
@@ -85,10 +86,12 @@ export async function readMoodleXml(xml: string, language: string): Promise<Pars
     }
     const name = textOf(child(q, 'name')) || `line ${q.line}`;
     const read = new QuestionReader(b, q, language);
+    const tags = children(child(q, 'tags') ?? q, 'tag').map(textOf);
     const skills = [
       ...(category ? [b.skill(category)] : []),
-      ...children(child(q, 'tags') ?? q, 'tag').map(textOf).filter((t) => /^skill:/i.test(t)).map((t) => b.skill(t.slice(6))),
+      ...tags.filter((t) => /^skill:/i.test(t)).map((t) => b.skill(t.slice(6))),
     ];
+    const difficulty = tags.find((t) => /^difficulty:/i.test(t))?.slice('difficulty:'.length) ?? '';
     if (!skills.length) skills.push(b.skill(language === 'id' ? 'Umum' : 'General'));
     const common = {
       v: 1, languages: [language], stem: read.rich(child(q, 'questiontext')),
@@ -107,7 +110,7 @@ export async function readMoodleXml(xml: string, language: string): Promise<Pars
           correct: single ? fractions[i] === 100 : fractions[i]! > 0,
           ...read.feedback(a),
         }));
-        b.item(q.line, name, { ...common, kind: single ? 'multichoice' : 'multiresponse', choices }, skills);
+        b.item(q.line, name, { ...common, kind: single ? 'multichoice' : 'multiresponse', choices }, skills, difficulty);
         break;
       }
       case 'truefalse': {
@@ -122,7 +125,7 @@ export async function readMoodleXml(xml: string, language: string): Promise<Pars
           ...common, kind: 'truefalse', answer: Number(truth.attrs.fraction) === 100,
           ...(read.feedback(truth).feedback ? { feedbackTrue: read.feedback(truth).feedback } : {}),
           ...(read.feedback(falsity).feedback ? { feedbackFalse: read.feedback(falsity).feedback } : {}),
-        }, skills);
+        }, skills, difficulty);
         break;
       }
       case 'numerical': {
@@ -146,7 +149,7 @@ export async function readMoodleXml(xml: string, language: string): Promise<Pars
           name: child(u, 'unit_name')?.text.trim() ?? '', multiplier: Number(child(u, 'multiplier')?.text.trim() ?? '1'),
         }));
         const unitGrading = Number(child(q, 'unitgradingtype')?.text.trim() ?? '0');
-        b.item(q.line, name, { ...common, kind: 'numeric', answers, units, unitRequired: unitGrading > 0 }, skills);
+        b.item(q.line, name, { ...common, kind: 'numeric', answers, units, unitRequired: unitGrading > 0 }, skills, difficulty);
         break;
       }
       case 'shortanswer': {
@@ -154,7 +157,7 @@ export async function readMoodleXml(xml: string, language: string): Promise<Pars
           const t = textOf(a);
           return { match: t.includes('*') ? 'wildcard' : 'exact', text: t, correct: Number(a.attrs.fraction) === 100, ...read.feedback(a) };
         }).filter((a) => a.text !== '*' || !a.correct);
-        b.item(q.line, name, { ...common, kind: 'shortanswer', answers, caseSensitive: child(q, 'usecase')?.text.trim() === '1' }, skills);
+        b.item(q.line, name, { ...common, kind: 'shortanswer', answers, caseSensitive: child(q, 'usecase')?.text.trim() === '1' }, skills, difficulty);
         break;
       }
       default:

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { audit } from '../../db/audit';
 import type { Db } from '../../db/schema';
 import { upsert } from '../../db/writes';
-import { readBankSkills } from '../../content/bank-content';
+import { readBankContent } from '../../content/bank-content';
 import { ABILITY_DEFAULTS, difficultiesOf, type Calibration } from '../estimate';
 
 export interface CalibrateBankProps {
@@ -33,28 +33,23 @@ const skillIdsJson = z.array(z.number().int());
  * Learns the bank's item and skill difficulties from the tenant's own attempts and stores them as a new
  * calibration version (estimate.ts Calibration): a Rasch model P(correct) = σ(θ − b) with one level θ
  * per student and skill (prior N(0, priorSd²), as the ability filter's) and one difficulty b per item
- * (prior: the default difficulty spread by the item's position), fitted by alternating Newton steps on
- * the posterior. Knowledge states name the calibration version, so they are rebuilt with it on their
- * next use. Learning during practice is ignored here: it averages out over students.
+ * (prior: the default difficulty shifted by the teacher's tag, or else spread by the item's position),
+ * fitted by alternating Newton steps on the posterior. Knowledge states name the calibration version,
+ * so they are rebuilt with it on their next use. Learning during practice is ignored here: it averages
+ * out over students.
  */
 export async function calibrateBank(p: CalibrateBankProps): Promise<CalibratedBank> {
   const { db } = p;
-  const [skills, items, rows, previous] = await Promise.all([
-    readBankSkills(db, p.bankId),
-    db.selectFrom('item').leftJoin('item_skill', 'item_skill.item_id', 'item.id').select(['item.id', 'item.position', 'item_skill.skill_id']).where('item.bank_id', '=', p.bankId).execute(),
+  const [bank, rows, previous] = await Promise.all([
+    readBankContent(db, p.bankId),
     db.selectFrom('attempt').innerJoin('activity', 'activity.id', 'attempt.activity_id')
       .select(['attempt.context_id', 'attempt.user_sub', 'attempt.item_id', 'attempt.skill_ids', 'attempt.correct'])
       .where('attempt.tenant_id', '=', p.tenantId).where('activity.bank_id', '=', p.bankId).where('attempt.preview', '=', 0)
       .execute(),
     db.selectFrom('kt_calibration').select('version').where('tenant_id', '=', p.tenantId).where('bank_id', '=', p.bankId).executeTakeFirst(),
   ]);
-  const bankItems = new Map<number, { id: number; position: number; skillIds: number[] }>();
-  for (const r of items) {
-    let it = bankItems.get(r.id);
-    if (!it) bankItems.set(r.id, (it = { id: r.id, position: r.position, skillIds: [] }));
-    if (r.skill_id !== null) it.skillIds.push(r.skill_id);
-  }
-  const prior = difficultiesOf({ skills, items: bankItems }).item;
+  // The served difficulties before any answer (teachers' tags, positions) are the prior.
+  const prior = difficultiesOf(bank).item;
 
   // One level per (student, primary skill), one difficulty per item answered.
   const answers = rows.flatMap((r) => {
@@ -82,10 +77,10 @@ export async function calibrateBank(p: CalibrateBankProps): Promise<CalibratedBa
     for (const [k, x] of values) values.set(k, x + ((grad.get(k) ?? 0) - (x - centre(k)) / variance) / ((info.get(k) ?? 0) + 1 / variance));
   }
 
-  // A skill's level: the mean of its answered items' difficulties less their position offsets (its unanswered items start there).
+  // A skill's level: the mean of its answered items' difficulties less their prior offsets, tag or position (its unanswered items start there).
   const skillSums = new Map<number, { sum: number; n: number }>();
   for (const [id, value] of b) {
-    const skill = Math.min(...bankItems.get(id)!.skillIds);
+    const skill = Math.min(...bank.items.get(id)!.skillIds);
     const s = skillSums.get(skill) ?? { sum: 0, n: 0 };
     skillSums.set(skill, { sum: s.sum + value - (prior.get(id)! - ABILITY_DEFAULTS.difficulty), n: s.n + 1 });
   }
