@@ -13,9 +13,6 @@ declare module 'ltijs' {
   export interface LtijsProvider {
     setup(encryptionKey: string, database: { plugin: unknown }, options?: Record<string, unknown>): LtijsProvider;
     getPlatform(url: string, clientId: string): Promise<LtijsPlatform | false>;
-    Grade: any;
-    NamesAndRoles: any;
-    DeepLinking: any;
   }
   export const Provider: LtijsProvider;
 }

@@ -55,11 +55,6 @@ export function bi(f: (lang: 'id' | 'en') => string): Bi {
   return { id: f('id'), en: f('en') };
 }
 
-/** Paragraphs: each string becomes a <p>. */
-export function paras(...texts: Bi[]): Bi {
-  return { id: texts.map((t) => `<p>${t.id}</p>`).join(''), en: texts.map((t) => `<p>${t.en}</p>`).join('') };
-}
-
 const p = (t: Bi): Bi => ({ id: `<p>${t.id}</p>`, en: `<p>${t.en}</p>` });
 
 interface Common {
