@@ -20,7 +20,7 @@ import type { Activity } from '../src/practice/activities';
 import { recordAttempt } from '../src/practice/commands/recordAttempt';
 import { currentItem, findPresentation, type Learner, type PracticeDeps } from '../src/practice/practice';
 import { NO_OVERRIDES, type TeacherOverrides } from '../src/practice/policy';
-import type { ActivitySettings } from '../src/practice/settings';
+import { type ActivitySettings, UNMASTERED_CREDIT } from '../src/practice/settings';
 import { mulberry32 } from '../src/random';
 
 const logit = (p: number) => Math.log(p / (1 - p));
@@ -45,6 +45,8 @@ export interface SimStudent {
 
 export interface Generator {
   name: string;
+  /** false: the students cannot learn (the bench judges how soon they are paused, not mastery). Default true. */
+  learns?: boolean;
   /** A new student; `skillOf[i]` is item i's skill index. */
   student(rnd: () => number, skillOf: readonly number[]): SimStudent;
 }
@@ -63,6 +65,7 @@ export function bktLearners(name: string, learn = 1, difficultySeed = 77): Gener
   };
   return {
     name,
+    learns: learn > 0,
     student(rnd, skillOf) {
       const rate = learn * (0.1 + 0.25 * rnd());
       const slip = 0.05 + 0.1 * rnd();
@@ -88,7 +91,7 @@ export function bktLearners(name: string, learn = 1, difficultySeed = 77): Gener
 }
 
 /** A student who answers every item wrong (the harness's own check: nothing may be declared mastered). */
-export const alwaysWrong: Generator = { name: 'always wrong', student: () => ({ answer: () => false, chanceOnNew: () => 0 }) };
+export const alwaysWrong: Generator = { name: 'always wrong', learns: false, student: () => ({ answer: () => false, chanceOnNew: () => 0 }) };
 
 /** How items are ordered: the server's policy, the teacher's fixed order (the policy's own override), or random (the bench presents). */
 export type Order = 'policy' | 'fixed' | 'random';
@@ -179,12 +182,15 @@ export async function simulate(o: SimOptions): Promise<ArmResult[]> {
     const banks = new BankContents();
     let fixedOrder = false;
     let lastScore = 0;
+    let ties = mulberry32(o.seed);
     const deps: PracticeDeps = {
       db, banks, tracer: createTracer({ db, log, banks }),
       tracerWithin: (trx) => createTracer({ db: trx, log, banks }),
       // The grade the server computed for the gradebook, kept instead of sent to an LMS.
       enqueueScore: async (_db, change) => { lastScore = change.scoreGiven; },
       studentOverrides: async (): Promise<TeacherOverrides> => ({ ...NO_OVERRIDES, fixedOrder }),
+      // The policy's ties from the run's seed, so that a run can be repeated.
+      random: () => ties(),
     };
     const settings: ActivitySettings = { skillIds: world.skillIds, masteryThreshold: o.threshold, length: { kind: 'until_mastered' }, gradeMode: 'mastery' };
     const results: ArmResult[] = [];
@@ -196,6 +202,7 @@ export async function simulate(o: SimOptions): Promise<ArmResult[]> {
         const activity: Activity = { id: activityId, tenantId: world.tenantId, contextId: 'bench', bankId: world.bankId, title: '', settings, resourceId: '', lineItemUrl: null };
         // The same students (same random stream) meet every order.
         const rnd = mulberry32(o.seed);
+        ties = mulberry32(o.seed + 1);
         const runs: StudentRun[] = [];
         for (let n = 0; n < o.students; n++) {
           const sim = gen.student(rnd, world.skillOf);
@@ -250,7 +257,8 @@ export async function simulate(o: SimOptions): Promise<ArmResult[]> {
               run.trulyMastered++;
               if (!isMastered(estimates.get(id), o.threshold)) run.undeclared++;
             }
-            trueGrade += mastered ? 1 : seen.size ? Math.min(0.9, chance / o.threshold) : 0;
+            // The server's formula (skillCredit) on the true chance: a skill the student never answered earns nothing, as on the server.
+            trueGrade += !answersOn.has(id) ? 0 : mastered ? 1 : Math.min(UNMASTERED_CREDIT, chance / o.threshold);
           }
           run.gradeError = Math.abs(lastScore - (100 * trueGrade) / world.skillIds.length);
           lastScore = 0;

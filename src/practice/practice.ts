@@ -21,6 +21,8 @@ export interface PracticeDeps {
   enqueueScore(db: Db, change: ScoreChange): Promise<void>;
   /** src/teacher/overrides.ts: what the teacher decided for this student over the policy. */
   studentOverrides(db: Db, key: { tenantId: number; activityId: number; userSub: string }): Promise<TeacherOverrides>;
+  /** Uniform in [0, 1) for the policy's ties (default: crypto); a simulation passes a seeded one to be repeatable. */
+  random?: () => number;
 }
 
 /** Who practises which activity. A teacher trying the activity practises in preview: nothing counts. */
@@ -147,7 +149,7 @@ export async function currentItem(deps: PracticeDeps, l: Learner, now = Date.now
   const choice = chooseNextItem({
     skills: l.activity.settings.skillIds.map((id) => ({ id, prerequisites: bank.skills.find((s) => s.id === id)?.prerequisites ?? [] })),
     items, estimates, threshold: l.activity.settings.masteryThreshold, history: past, overrides,
-    random: () => crypto.randomInt(0, 1 << 30) / (1 << 30),
+    random: deps.random ?? (() => crypto.randomInt(0, 1 << 30) / (1 << 30)),
     pSuccess: knowledge.itemSuccess(items.map((i) => i.id)),
   });
   if (open) return { presentation: toPresentation(open), estimates, overrides, pausedSkills: choice?.pausedSkills ?? [] };

@@ -11,7 +11,7 @@ describe('bench:practice (quick mode)', function () {
   it('drives simulated students through the server and reports every figure; the answers come from the generator', async () => {
     const { report, markdown } = await practiceBench({
       students: 2, maxItems: 25, seed: 5, threshold: 0.8, orders: ['policy', 'random', 'fixed'], generators: [alwaysWrong, alwaysRight, bktLearners('BKT learners')],
-    }, 'test');
+    }, 'test', { missing: 'not in this test' });
     expect(report.results.map((r) => `${r.generator}/${r.order}`)).to.deep.equal([
       'always wrong/policy', 'always wrong/random', 'always wrong/fixed', 'always right/policy', 'always right/random', 'always right/fixed',
       'BKT learners/policy', 'BKT learners/random', 'BKT learners/fixed',
@@ -34,5 +34,13 @@ describe('bench:practice (quick mode)', function () {
       expect(markdown).to.contain(heading);
     }
     expect(markdown.split('\n').filter((l) => /^\| (always|BKT)/.test(l))).to.have.length(9);
+    expect(markdown).to.contain('Not run: not in this test');
+  });
+
+  it('gives the same figures when run again with the same seed (the policy\'s ties come from the seed too)', async () => {
+    const run = async () => (await practiceBench({ students: 3, maxItems: 30, seed: 9, threshold: 0.8, orders: ['policy'], generators: [bktLearners('BKT learners')] }, 'test', { missing: 'n/a' })).report.results;
+    const [a, b] = [await run(), await run()];
+    expect(a[0].declarations + a[0].itemsToPause.paused).to.be.greaterThan(0);
+    expect(b).to.deep.equal(a);
   });
 });
