@@ -4,9 +4,16 @@
  * {@link SkillEstimate}, whichever model serves it (the ability filter below, or a trained DKT).
  *
  * Meaning: `p` is the chance that the student answers a NEW typical item of the skill correctly
- * (averaged over the skill's items and over what Jejak is still unsure of). "Mastered" means the
- * student will very probably answer a new item correctly: enough evidence (MASTERY_EVIDENCE) and the
- * estimate's lower bound at or above the activity's goal.
+ * (averaged over the skill's items and over what Jejak is still unsure of: with little evidence it
+ * stays nearer 50%, so uncertainty already holds it back). "Mastered" means the student will very
+ * probably answer a new item correctly: enough evidence (MASTERY_EVIDENCE) and `p` at or above the
+ * activity's goal — the same number the student and the teacher see, so "82% and not mastered" with a
+ * goal of 80% can only mean too few answers. `low` and `high` bound an 80% range of that chance.
+ *
+ * Why `p` and not the lower bound: bench:practice (bench/practice-report.md) measured both on
+ * simulated students. With the lower bound of the 80% range, false mastery was 0% but half the
+ * skills students truly mastered were never declared, and almost no student finished an "until
+ * mastered" activity in 200 items; with `p` and 4 answers on 2 items, false mastery stays ≤ 5%.
  *
  * The ability filter (the cold start, served from the first answer) keeps per skill a level θ with
  * how sure it is: a normal belief N(mean, variance) in logits. An item has a difficulty b; the chance
@@ -39,11 +46,11 @@ export interface SkillEstimate {
 export type EstimateStatus = 'not_tried' | 'learning' | 'mastered';
 
 /** Mastery needs at least this evidence, whatever the numbers say: one lucky answer, or one item answered again and again, is not mastery. */
-export const MASTERY_EVIDENCE = { minAnswers: 3, minItems: 2 } as const;
+export const MASTERY_EVIDENCE = { minAnswers: 4, minItems: 2 } as const;
 
 export function statusOf(e: SkillEstimate | undefined, goal: number): EstimateStatus {
   if (!e || e.answers === 0) return 'not_tried';
-  return e.answers >= MASTERY_EVIDENCE.minAnswers && e.items >= MASTERY_EVIDENCE.minItems && e.low >= goal ? 'mastered' : 'learning';
+  return e.answers >= MASTERY_EVIDENCE.minAnswers && e.items >= MASTERY_EVIDENCE.minItems && e.p >= goal ? 'mastered' : 'learning';
 }
 
 export const isMastered = (e: SkillEstimate | undefined, goal: number): boolean => statusOf(e, goal) === 'mastered';
@@ -72,7 +79,7 @@ export interface AbilityParams {
  */
 export const ABILITY_DEFAULTS: Readonly<AbilityParams> = { priorSd: 1.2, drift: 0.06, difficulty: -1, positionSpread: 1, prerequisiteWeight: 0.5 };
 
-/** z of a one-sided 90% bound. */
+/** z of a one-sided 90% bound: `low` and `high` together bound an 80% range. */
 const Z90 = 1.2816;
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
@@ -215,7 +222,7 @@ export class AbilityFilter {
     return predictive(s.mean, s.variance, this.difficulty(itemId));
   }
 
-  /** The skill's estimate: chance on a typical item of the skill, with its 90% bounds. */
+  /** The skill's estimate: chance on a typical item of the skill, with the bounds of its 80% range. */
   estimate(state: AbilityState, skill: number): SkillEstimate {
     const s = this.belief(state, skill);
     const bs = this.bank.skillItems.get(skill) ?? [this.params.difficulty];

@@ -53,7 +53,7 @@ export interface PolicyOptions {
   stuckRest: number;
 }
 
-export const DEFAULT_POLICY: PolicyOptions = { band: [0.6, 0.8], reviewEvery: 6, stuckAttempts: 6, stuckMinGain: 0.05, stuckRest: 8 };
+export const DEFAULT_POLICY: PolicyOptions = { band: [0.6, 0.8], reviewEvery: 10, stuckAttempts: 6, stuckMinGain: 0.05, stuckRest: 4 };
 
 export interface PolicyInput {
   /** The activity's skills, in the teacher's order. */

@@ -1,6 +1,6 @@
 /**
  * A small line chart of one skill's estimate over the student's answers, as server-rendered SVG: no
- * script, no colour needed to read it (one line per chart, its 90% interval as a light band, the goal
+ * script, no colour needed to read it (one line per chart, its 80% range as a light band, the goal
  * drawn dashed and labelled). Point i is the estimate recorded right after the student's (i + 1)th
  * answer on the skill. Returns markup with every text escaped.
  */

@@ -145,9 +145,9 @@ for (const dialect of testDialects()) {
       const help = await fetch(`${tool.url}/help/estimates?lang=en`);
       expect(help.status).to.equal(200);
       const helpText = await help.text();
-      expect(helpText).to.contain('only after at least 3 answers on at least 2 different questions');
+      expect(helpText).to.contain('mastered when the number reaches the goal you chose, and only after at least 4 answers on at least 2 different questions');
       expect(helpText, 'the pause rule as the policy runs it').to.contain('do not raise the estimate and it stays below 80%');
-      expect(await (await fetch(`${tool.url}/help/estimates?lang=id`)).text()).to.contain('paling sedikit 3 jawaban pada paling sedikit 2 soal yang berbeda');
+      expect(await (await fetch(`${tool.url}/help/estimates?lang=id`)).text()).to.contain('dikuasai bila angkanya mencapai target yang Anda pilih, dan hanya setelah paling sedikit 4 jawaban pada paling sedikit 2 soal yang berbeda');
 
       // The grade: each skill's share from the same estimates.
       const expected = Math.round((bank.skills.reduce((sum, id) => sum + skillCredit(samEstimates.get(id), GOAL), 0) / bank.skills.length) * 10000) / 100;
