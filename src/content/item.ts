@@ -425,3 +425,55 @@ export function renderAnswerKey(item: Item, locale: Locale, opts: ShowOptions = 
       return item.answers.filter((a) => a.correct).map((a) => `<code>${escapeHtml(a.text)}</code>`).join('; ');
   }
 }
+
+// ------------------------------------------------------------------ the review after an answer
+
+/**
+ * The item as answered, for the student's review (as a quiz review shows it): the stem, what they
+ * answered marked right or wrong, and the correct answer(s). `correct`: the attempt's grade.
+ */
+export function renderReview(item: Item, response: ItemResponse, correct: boolean, locale: Locale, opts: ShowOptions = {}): string {
+  const lang = shownLanguage(item, locale);
+  const t = (key: string, vars?: Record<string, unknown>) => escapeHtml(translate(locale, `content.${key}`, vars));
+  const langAttr = lang === locale ? '' : ` lang="${lang}"`;
+  const inLang = (html: string) => (langAttr ? `<span${langAttr}>${html}</span>` : html);
+  // A mark in words as well as a sign and a colour.
+  const verdict = (right: boolean, key: string) => `<span class="verdict ${right ? 'ok' : 'bad'}">${right ? '✓' : '✗'} ${t(`review.${key}`)}</span>`;
+  let answered: string;
+  let key: string[];
+  switch (item.kind) {
+    case 'multichoice':
+    case 'multiresponse':
+    case 'truefalse': {
+      const options = item.kind === 'truefalse'
+        ? [true, false].map((v) => ({ html: t(`item.${v}`), correct: v === item.answer, picked: response.kind === 'truefalse' && response.value === v }))
+        : item.choices.map((c) => ({
+          html: inLang(show(c.text, lang, item, opts)), correct: c.correct,
+          picked: response.kind === 'multichoice' ? response.choice === c.key : response.kind === 'multiresponse' && response.choices.includes(c.key),
+        }));
+      const rows = options.map((o) => (o.picked
+        ? `<li class="picked ${o.correct ? 'ok' : 'bad'}">${o.html} ${verdict(o.correct, o.correct ? 'picked_right' : 'picked_wrong')}</li>`
+        : `<li>${o.html}</li>`));
+      answered = `<ul class="review-choices">\n${rows.join('\n')}\n</ul>`;
+      key = options.filter((o) => o.correct).map((o) => o.html);
+      break;
+    }
+    case 'numeric':
+    case 'shortanswer': {
+      const typed = response.kind === 'numeric' || response.kind === 'shortanswer' ? response.text : '';
+      answered = `<p class="review-typed"><strong>${t('item.your_answer')}:</strong> <span class="typed">${escapeHtml(typed)}</span> ${verdict(correct, correct ? 'right' : 'wrong')}</p>`;
+      if (item.kind === 'numeric') {
+        // In the student's own decimal mark, without thousands marks (Indonesian "1.500" would read as 1.5 too).
+        const number = new Intl.NumberFormat(locale === 'id' ? 'id-ID' : 'en-US', { useGrouping: false, maximumFractionDigits: 10 });
+        const unit = item.units.find((u) => u.multiplier === 1)?.name;
+        key = item.answers.filter((a) => a.correct).map((a) => escapeHtml(`${number.format(a.value)}${unit ? ` ${unit}` : ''}`));
+      } else {
+        // The teacher's first accepted answer as written (a wildcard pattern is not expanded).
+        key = [inLang(escapeHtml(item.answers.find((a) => a.correct)!.text))];
+      }
+      break;
+    }
+  }
+  const keyHtml = `<div class="review-key"><strong>${t('review.correct_answer', { n: key.length })}:</strong> ${key.join('; ')}</div>`;
+  return `<div class="item review">\n<div class="item-stem"${langAttr}>${show(item.stem, lang, item, opts)}</div>\n${answered}\n${keyHtml}\n</div>`;
+}

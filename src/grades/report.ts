@@ -56,6 +56,17 @@ export async function gradeReport(db: Db, gradebooks: Gradebooks, a: ActivitySco
   return { lines, readAt };
 }
 
+/**
+ * The score Jejak last queued for one student's gradebook cell (the one the sender delivers), or
+ * undefined when none was: no answer yet, a preview, or a reset that emptied the cell (Pending).
+ */
+export async function latestScore(db: Db, a: ActivityScope & { userSub: string }): Promise<{ scoreGiven: number; scoreMaximum: number } | undefined> {
+  const row = await db.selectFrom('score_outbox').select(['score_given', 'score_maximum', 'grading_progress'])
+    .where('tenant_id', '=', a.tenantId).where('context_id', '=', a.contextId).where('activity_id', '=', a.activityId).where('user_sub', '=', a.userSub)
+    .executeTakeFirst();
+  return row && row.grading_progress === 'FullyGraded' ? { scoreGiven: row.score_given, scoreMaximum: row.score_maximum } : undefined;
+}
+
 /** How many of the activity's latest scores are delivered, waiting and given up, from the outbox alone (no LMS request). */
 export async function gradeCounts(db: Db, a: ActivityScope): Promise<{ delivered: number; pending: number; failed: number; lastDeliveredAt: number | null }> {
   const rows = await db.selectFrom('score_outbox')

@@ -70,6 +70,13 @@ export interface PolicyInput {
   overrides: TeacherOverrides;
   /** Uniform in [0, 1): breaks ties, so two students in the same state do not see the same items. */
   random: () => number;
+  /**
+   * The student asked for another question of this skill ("try a similar question"): an item of it
+   * the student has not seen, when the skill may be practised now (in scope, prerequisites mastered or
+   * unlocked, not resting). It goes before a review falling due (which comes next), not before the
+   * teacher's fixed order. Otherwise the usual choice.
+   */
+  preferSkill?: number;
   options?: Partial<PolicyOptions>;
 }
 
@@ -123,10 +130,11 @@ export function chooseNextItem(input: PolicyInput): PolicyChoice | null {
     movedFromStuck: last && pausedSet.has(last.skillId) ? last.skillId : null, pausedSkills: paused,
   });
 
+  const seen = new Set(input.history.map((h) => h.itemId));
+
   if (input.overrides.fixedOrder) {
     const order = new Map(scope.map((s, i) => [s.id, i]));
     const ordered = [...items].sort((a, b) => order.get(a.skillIds[0])! - order.get(b.skillIds[0])! || a.position - b.position || a.id - b.id);
-    const seen = new Set(input.history.map((h) => h.itemId));
     // Every item once, in order; then round again from the first, never the one just answered.
     const next = ordered.find((i) => !seen.has(i.id)) ?? ordered[0];
     return choice(next, next.skillIds[0], 'fixed');
@@ -140,6 +148,9 @@ export function chooseNextItem(input: PolicyInput): PolicyChoice | null {
   const reviewable = scope.filter((s) => isMasteredSkill(s.id) && ready(s) && itemsOf(s.id).length > 0);
 
   const pick = (skill: number, kind: ChoiceKind) => choice(bestInBand(itemsOf(skill), pSuccess, o.band, input.history, input.random), skill, kind);
+
+  const preferred = [...learnable, ...reviewable].find((s) => s.id === input.preferSkill && itemsOf(s.id).some((i) => !seen.has(i.id)));
+  if (preferred) return pick(preferred.id, isMasteredSkill(preferred.id) ? 'review' : 'learn');
 
   const sinceReview = itemsSinceReview(input.history);
   if (reviewable.length && (!learnable.length || sinceReview >= o.reviewEvery)) {

@@ -104,13 +104,15 @@ export async function findAnswered(db: Db, l: Learner, token: string): Promise<{
   return { shown: toPresentation(row), response, correct };
 }
 
-/** What the learner answered in this activity, oldest first, as the policy reads it. */
-/** The item shown and not answered yet (the newest, if several), and what was answered, oldest first, as the policy reads it. */
-async function openAndHistory(db: Db, l: Learner): Promise<{ open: PracticePresentationTable | undefined; history: PolicyHistoryEntry[] }> {
+/**
+ * The item shown and not answered yet (the newest, if several), what was answered, oldest first, as
+ * the policy reads it, and the token of the latest answer.
+ */
+async function openAndHistory(db: Db, l: Learner): Promise<{ open: PracticePresentationTable | undefined; history: PolicyHistoryEntry[]; lastAnswered: string | undefined }> {
   const rows = await presentations(db, l).orderBy('answered_at').orderBy('presented_at').execute();
   const answered = rows.filter((r) => r.answered_at !== null);
   const open = rows.filter((r) => r.answered_at === null).at(-1);
-  return { open, history: answered.map(historyEntry) };
+  return { open, history: answered.map(historyEntry), lastAnswered: answered.at(-1)?.token };
 }
 
 /** An answered presentation as the policy reads it. */
@@ -135,12 +137,12 @@ export interface CurrentItem {
 }
 
 /**
- * The item the learner is on: the one shown and not yet answered (so leaving and relaunching resumes
- * on it), else a new one chosen by the policy. Undefined when the activity has no item to practise.
+ * The policy's choice for the learner now (nothing stored), the item shown and not yet answered, and
+ * what the choice was made on. `similar`: the learner asked for another item of the skill last answered.
  */
-export async function currentItem(deps: PracticeDeps, l: Learner, now = Date.now()): Promise<CurrentItem | undefined> {
+async function policyReading(deps: PracticeDeps, l: Learner, similar = false) {
   const { db } = deps;
-  const [knowledge, overrides, { open, history: past }, items, bank] = await Promise.all([
+  const [knowledge, overrides, { open, history: past, lastAnswered }, items, bank] = await Promise.all([
     knowledgeOf(deps, l),
     deps.studentOverrides(db, { tenantId: l.tenantId, activityId: l.activity.id, userSub: l.userSub }),
     openAndHistory(db, l), activityItems(deps, l), deps.banks.bank(db, l.activity.bankId),
@@ -151,7 +153,19 @@ export async function currentItem(deps: PracticeDeps, l: Learner, now = Date.now
     items, estimates, threshold: l.activity.settings.masteryThreshold, history: past, overrides,
     random: deps.random ?? (() => crypto.randomInt(0, 1 << 30) / (1 << 30)),
     pSuccess: knowledge.itemSuccess(items.map((i) => i.id)),
+    preferSkill: similar ? past.at(-1)?.skillId : undefined,
   });
+  return { choice, open, estimates, overrides, history: past, lastAnswered };
+}
+
+/**
+ * The item the learner is on: the one shown and not yet answered (so leaving and relaunching resumes
+ * on it), else a new one chosen by the policy (`similar`: of the skill last answered, when the policy
+ * allows it). Undefined when the activity has no item to practise.
+ */
+export async function currentItem(deps: PracticeDeps, l: Learner, now = Date.now(), { similar = false } = {}): Promise<CurrentItem | undefined> {
+  const { db } = deps;
+  const { choice, open, estimates, overrides } = await policyReading(deps, l, similar);
   if (open) return { presentation: toPresentation(open), estimates, overrides, pausedSkills: choice?.pausedSkills ?? [] };
   if (!choice) return undefined;
   const reason: PresentationReason = { kind: choice.kind, mastery: choice.mastery, pSuccess: choice.pSuccess, firstTime: choice.firstTime, movedFromStuck: choice.movedFromStuck };
@@ -164,12 +178,42 @@ export async function currentItem(deps: PracticeDeps, l: Learner, now = Date.now
   return { presentation: toPresentation(row), estimates, overrides, pausedSkills: choice.pausedSkills };
 }
 
-/** Records that one more hint was shown (at most `available`); hints of an answered item are not counted. */
-export async function useHint(db: Db, l: Learner, token: string, available: number): Promise<void> {
-  await db.updateTable('practice_presentation').set((eb) => ({ hints_used: eb('hints_used', '+', 1) }))
+export interface NextPractice {
+  /** What "keep practising" shows next: the skill and why (undefined when the activity has no item to practise). */
+  next: { skillId: number; kind: ChoiceKind } | undefined;
+  estimates: Map<number, SkillEstimate>;
+  overrides: TeacherOverrides;
+  pausedSkills: number[];
+}
+
+/** What {@link currentItem} would show, without storing a new presentation: a GET page (the summary) names it. */
+export async function nextPractice(deps: PracticeDeps, l: Learner): Promise<NextPractice> {
+  const { choice, open, estimates, overrides } = await policyReading(deps, l);
+  const shown = open && toPresentation(open);
+  const next = shown ? { skillId: shown.skill_id, kind: shown.reason.kind } : choice ? { skillId: choice.skillId, kind: choice.kind } : undefined;
+  return { next, estimates, overrides, pausedSkills: choice?.pausedSkills ?? [] };
+}
+
+/**
+ * After the answer `token`: the estimates and overrides its feedback page shows, and whether "try a
+ * similar question" would give an item of its skill the learner has not seen. Only for the latest
+ * answer, with no other item open (that one would be resumed instead).
+ */
+export async function afterAnswer(deps: PracticeDeps, l: Learner, token: string): Promise<{ estimates: Map<number, SkillEstimate>; overrides: TeacherOverrides; similar: boolean }> {
+  const { choice, open, estimates, overrides, history, lastAnswered } = await policyReading(deps, l, true);
+  const similar = !open && !!choice && lastAnswered === token && choice.skillId === history.at(-1)?.skillId && !history.some((h) => h.itemId === choice.itemId);
+  return { estimates, overrides, similar };
+}
+
+/**
+ * Records that the hints up to number `upTo` were shown, never fewer than before, so that a form posted
+ * again counts none twice; the caller keeps `upTo` within the item's hints. An answered item's are not counted.
+ */
+export async function useHint(db: Db, l: Learner, token: string, upTo: number): Promise<void> {
+  await db.updateTable('practice_presentation').set({ hints_used: upTo })
     .where('token', '=', token).where('tenant_id', '=', l.tenantId).where('activity_id', '=', l.activity.id)
     .where('user_sub', '=', l.userSub).where('preview', '=', l.preview ? 1 : 0)
-    .where('answered_at', 'is', null).where('hints_used', '<', available).execute();
+    .where('answered_at', 'is', null).where('hints_used', '<', upTo).execute();
 }
 
 export async function markSolutionShown(db: Db, l: Learner, token: string): Promise<void> {

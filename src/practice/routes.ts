@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { Logger } from '../log';
 import type { Platforms } from '../lti/platforms';
 import { CLAIM } from '../lti/claims';
-import { assetBaseFor, gradeResponse, InvalidResponse, parseResponse, renderHint, renderItemForm, renderSolution, type Item, type ItemResponse } from '../content/item';
+import { latestScore } from '../grades/report';
+import { assetBaseFor, gradeResponse, InvalidResponse, parseResponse, renderHint, renderItemForm, renderReview, renderSolution, type Item, type ItemResponse } from '../content/item';
 import { stylesheetsFor } from '../content/richtext';
 import { translate, type Locale } from '../web/i18n';
 import type { Renderer } from '../web/render';
@@ -12,11 +13,10 @@ import { activityForLaunch, banksFor, createActivity, InvalidActivity, linkActiv
 import { recordAttempt } from './commands/recordAttempt';
 import { acceptsResourceLinks, deepLinkingResponse, type DeepLinkingSettings } from './deep-linking';
 import {
-  currentItem, findAnswered, findPresentation, knowledgeOf, markSolutionShown, progressOf, progressWithTimeOf, skillProgress, useHint,
-  type Learner, type PracticeDeps, type PresentationReason, type SkillProgress,
+  afterAnswer, currentItem, findAnswered, findPresentation, markSolutionShown, nextPractice, progressOf, progressWithTimeOf, skillProgress, useHint,
+  type Learner, type NextPractice, type PracticeDeps, type PresentationReason, type ProgressWithTime, type SkillProgress,
 } from './practice';
-import type { TeacherOverrides } from './policy';
-import { ActivitySettings, itemShortages } from './settings';
+import { ActivitySettings, itemShortages, UNMASTERED_CREDIT } from './settings';
 
 export interface PracticeRouteDeps {
   practice: PracticeDeps;
@@ -179,23 +179,27 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
     };
   }
 
-  /** `refused`: the answer just posted and why it was refused; the form shows both at the field. */
-  async function showItem(req: Request, res: Response, refused?: { message: string; typed?: string }): Promise<void> {
+  /**
+   * `posted`: what the form of item `token` just posted, shown again in it: the answer typed or chosen
+   * (kept when a hint is asked for) and, for an answer refused, why (at the field).
+   */
+  async function showItem(req: Request, res: Response, posted?: { token: string; response?: ItemResponse; problem?: string }): Promise<void> {
     const launch = res.locals.launch!;
     const locale = launch.locale;
     const l = await learnerOrExplain(req, res);
     if (!l) return;
     const progress = await progressOf(db, l);
     // A finished activity opens on its summary; "keep practising" goes on from there.
-    if (progress?.completedAt != null && req.query.more !== '1' && !refused) return res.redirect(303, `${base(launch)}/practice/summary`);
-    const current = await currentItem(d.practice, l);
+    if (progress?.completedAt != null && req.query.more !== '1' && !posted) return res.redirect(303, `${base(launch)}/practice/summary`);
+    const current = await currentItem(d.practice, l, Date.now(), { similar: req.query.similar === '1' });
     if (!current) return renderNotReady(res, true);
     const { presentation: shown } = current;
     const skills = await skillProgress(d.practice, l, locale, current.estimates, current.overrides, current.pausedSkills);
     const item = await itemOf(shown.item_id);
     const assetBase = assetBaseFor(launch.sessionId);
-    const kept = refused?.typed !== undefined && (item.kind === 'numeric' || item.kind === 'shortanswer') ? { kind: item.kind, text: refused.typed } : undefined;
-    const itemHtml = renderItemForm(item, locale, { assetBase, problem: refused?.message, response: kept });
+    // What was posted belongs to that item only (another may be current by now).
+    const kept = posted?.token === shown.token ? posted : undefined;
+    const itemHtml = renderItemForm(item, locale, { assetBase, problem: kept?.problem, response: kept?.response });
     const hints = Array.from({ length: shown.hints_used }, (_, i) => ({ n: i + 1, label: translate(locale, 'practice.hint_n', { n: i + 1 }), html: renderHint(item, i, locale, { assetBase }) }));
     const answered = progress?.answered ?? 0;
     const length = l.activity.settings.length;
@@ -209,10 +213,10 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
       // Nothing else open yet (the skills after it need it first): the same skill again, said so.
       stuckText: stuckSkill && translate(locale, stuckSkill.id === shown.skill_id ? 'practice.stuck_nothing_else' : 'practice.stuck', { skill: stuckSkill.name }),
       notice: req.query.stale === '1' ? translate(locale, 'practice.stale') : req.query.answered === '1' ? translate(locale, 'practice.already_answered') : undefined,
-      token: shown.token, itemHtml, hints, moreHints: shown.hints_used < item.hints.length,
+      token: shown.token, itemHtml, hints, moreHints: shown.hints_used < item.hints.length, nextHint: shown.hints_used + 1,
       answerUrl: `${base(launch)}/practice/answer`, hintUrl: `${base(launch)}/practice/hint`,
       stylesheets: stylesheetsFor(itemHtml, ...hints.map((h) => h.html)),
-    }, refused ? 400 : 200);
+    }, kept?.problem ? 400 : 200);
   }
 
   /** The learner and the item presentation a form posts back (its token); a stale token goes back to the practice page. */
@@ -249,7 +253,7 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
       response = parseResponse(item, req.body ?? {});
     } catch (e) {
       if (!(e instanceof InvalidResponse)) throw e;
-      return showItem(req, res, { message: e.userMessage(launch.locale), typed: typeof req.body?.answer === 'string' ? req.body.answer : undefined });
+      return showItem(req, res, { token, response: draftOf(item, req.body ?? {}), problem: e.userMessage(launch.locale) });
     }
     const { correct } = gradeResponse(item, response, { locale: launch.locale });
     await recordAttempt(d.practice, { learner: l, shown, response, correct, now: Date.now(), agsEndpoint: launch.claims[CLAIM.agsEndpoint] });
@@ -262,9 +266,14 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
     const posted = await postedPresentation(req, res);
     if (!posted) return;
     const { l, token, shown } = posted;
+    if (shown.answered_at !== null) return res.redirect(303, `${base(launch)}/practice?stale=1`);
     const item = await itemOf(shown.item_id);
-    await useHint(db, l, token, item.hints.length);
-    res.redirect(303, `${base(launch)}/practice#hint-${Math.min(shown.hints_used + 1, item.hints.length)}`);
+    // The hint's number, not "one more": the same form posted again (a reload) shows the same hints.
+    const n = Number(req.body?.hint);
+    if (Number.isInteger(n) && n >= 1) await useHint(db, l, token, Math.min(n, item.hints.length));
+    // The page again, not a redirect: what the student typed or chose stays in the form, ungraded, and no
+    // fragment scrolls the question away inside the LMS's frame.
+    await showItem(req, res, { token, response: draftOf(item, req.body ?? {}) });
   }));
 
   r.get('/practice/answered/:token', wrap(async (req, res) => {
@@ -277,21 +286,26 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
     const { shown, ...attempt } = answered;
     const item = await itemOf(shown.item_id);
     const assetBase = assetBaseFor(launch.sessionId);
-    const { feedbackHtml } = gradeResponse(item, JSON.parse(attempt.response) as ItemResponse, { locale, assetBase });
+    const response = JSON.parse(attempt.response) as ItemResponse;
+    const correct = attempt.correct === 1;
+    const { feedbackHtml } = gradeResponse(item, response, { locale, assetBase });
+    const reviewHtml = renderReview(item, response, correct, locale, { assetBase });
     const wantsSolution = req.query.solution === '1';
     if (wantsSolution) await markSolutionShown(db, l, shown.token);
     const solutionHtml = wantsSolution ? renderSolution(item, locale, { assetBase }) : '';
-    const [{ estimates }, overrides, progress] = await Promise.all([knowledgeOf(d.practice, l), overridesOf(l), progressOf(db, l)]);
+    const [{ estimates, overrides, similar }, progress] = await Promise.all([afterAnswer(d.practice, l, shown.token), progressOf(db, l)]);
     const skills = await skillProgress(d.practice, l, locale, estimates, overrides);
     const changed = skills.map((s) => (s.id === shown.skill_id ? { ...s, before: shown.reason.firstTime ? null : shown.reason.mastery } : s));
     const here = `${base(launch)}/practice/answered/${encodeURIComponent(shown.token)}`;
+    const completed = progress?.completedAt != null;
+    const finished = completed && req.query.more !== '1';
     d.render(res, 'practice/answered', {
       ...common(l, launch, changed),
-      title: `${translate(locale, solutionHtml ? 'practice.solution' : attempt.correct === 1 ? 'practice.correct' : 'practice.incorrect')} · ${l.activity.title}`,
-      correct: attempt.correct === 1, feedbackHtml, solutionHtml, hasSolution: !!item.solution, solutionUrl: `${here}?solution=1#solution`,
-      finished: progress?.completedAt != null && req.query.more !== '1',
-      nextUrl: `${base(launch)}/practice${progress?.completedAt != null ? '?more=1' : ''}`, summaryUrl: `${base(launch)}/practice/summary`,
-      stylesheets: stylesheetsFor(feedbackHtml, solutionHtml),
+      title: `${translate(locale, solutionHtml ? 'practice.solution' : correct ? 'practice.correct' : 'practice.incorrect')} · ${l.activity.title}`,
+      correct, reviewHtml, feedbackHtml, solutionHtml, hasSolution: !!item.solution, solutionUrl: `${here}?solution=1#solution`, finished,
+      nextUrl: `${base(launch)}/practice${completed ? '?more=1' : ''}`, summaryUrl: `${base(launch)}/practice/summary`,
+      similarUrl: !correct && !finished && similar ? `${base(launch)}/practice?${completed ? 'more=1&' : ''}similar=1` : undefined,
+      stylesheets: stylesheetsFor(reviewHtml, feedbackHtml, solutionHtml),
     });
   }));
 
@@ -300,24 +314,19 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
     const locale = launch.locale;
     const l = await learnerOrExplain(req, res);
     if (!l) return;
-    const [{ estimates }, overrides, progress] = await Promise.all([knowledgeOf(d.practice, l), overridesOf(l), progressWithTimeOf(db, l)]);
-    const skills = await skillProgress(d.practice, l, locale, estimates, overrides);
-    const mastered = skills.filter((s) => s.mastered);
-    const ready = (s: SkillProgress) => s.prerequisites.every((p) => !skills.some((o) => o.id === p && !o.mastered));
-    const next = skills.filter((s) => !s.mastered).sort((a, b) => Number(ready(b)) - Number(ready(a)) || b.estimate.p - a.estimate.p).slice(0, 3);
+    // The grade is read back from the outbox, not computed again: the page shows what the gradebook is sent.
+    const [{ next, estimates, overrides, pausedSkills }, progress, score] = await Promise.all([
+      nextPractice(d.practice, l), progressWithTimeOf(db, l),
+      l.preview ? undefined : latestScore(db, { tenantId: l.tenantId, contextId: l.contextId, activityId: l.activity.id, userSub: l.userSub }),
+    ]);
+    const skills = await skillProgress(d.practice, l, locale, estimates, overrides, pausedSkills);
     d.render(res, 'practice/summary', {
       ...common(l, launch, skills),
       title: `${translate(locale, 'practice.summary_tab')} · ${l.activity.title}`,
-      answeredText: translate(locale, 'practice.summary_answered', {
-        answered: progress?.answered ?? 0, correct: progress?.correct ?? 0, minutes: Math.max(1, Math.round((progress?.timeSpentMs ?? 0) / 60_000)),
-      }),
-      mastered: mastered.map((s) => skillView(s, locale)), next: next.map((s) => skillView(s, locale)), moreUrl: `${base(launch)}/practice?more=1`,
+      ...summaryView(locale, l, skills, progress, score, next),
+      moreUrl: `${base(launch)}/practice?more=1`,
     });
   }));
-
-  function overridesOf(l: Learner): Promise<TeacherOverrides> {
-    return d.practice.studentOverrides(db, { tenantId: l.tenantId, activityId: l.activity.id, userSub: l.userSub });
-  }
 
   return { router: r, homes: { student: showPractice, deepLinking: showPlace, teacher: teacherHome } };
 }
@@ -327,6 +336,44 @@ function skillView(s: SkillProgress & { before?: number | null }, locale: Locale
   return {
     id: s.id, name: s.name, percent: pct(s.estimate.p), notTried: s.status === 'not_tried', mastered: s.mastered, paused: s.paused,
     change: s.before === undefined ? undefined : `${s.before === null ? translate(locale, 'practice.not_tried') : `${pct(s.before)}%`} → ${pct(s.estimate.p)}%`,
+  };
+}
+
+const SUMMARY_GROUPS = ['mastered', 'learning', 'paused', 'not_tried'] as const;
+
+/**
+ * The summary's words: what happened (praise only for the goal), the grade the gradebook is sent and
+ * how it is computed, the one next step "keep practising" leads to, and each skill once, in its group.
+ */
+function summaryView(locale: Locale, l: Learner, skills: SkillProgress[], progress: ProgressWithTime | undefined, score: { scoreGiven: number; scoreMaximum: number } | undefined, next: NextPractice['next']) {
+  const answered = progress?.answered ?? 0;
+  const correct = progress?.correct ?? 0;
+  const mastered = skills.filter((s) => s.mastered).length;
+  const goal = skills.length > 0 && mastered === skills.length;
+  const outcome = answered === 0 ? 'not_started' : goal ? 'goal' : progress?.completedAt == null ? 'in_progress' : correct * 2 < answered ? 'hard' : 'finished';
+  const say = (key: string, vars: Record<string, unknown> = {}) => translate(locale, `practice.${key}`, vars);
+  const kind = next?.kind;
+  const nextSkill = next && skills.find((s) => s.id === next.skillId);
+  const stuck = skills.find((s) => s.paused);
+  // No new learning on offer (the policy brings a resting skill back, or reviews while one rests): the
+  // step that helps is the teacher, on the skill the student is stuck on.
+  const nextText = goal ? say('summary_next_done')
+    : !nextSkill ? undefined
+    : kind === 'learn' || kind === 'fixed' ? say('summary_next_learn', { skill: nextSkill.name })
+    : kind === 'review' && !stuck ? say('summary_next_review', { skill: nextSkill.name })
+    : say('summary_next_teacher', { skill: (kind === 'review' && stuck ? stuck : nextSkill).name });
+  const groupOf = (s: SkillProgress) => (s.mastered ? 'mastered' : s.paused ? 'paused' : s.status === 'not_tried' ? 'not_tried' : 'learning');
+  const number = new Intl.NumberFormat(locale === 'id' ? 'id-ID' : 'en-US', { maximumFractionDigits: 2 });
+  return {
+    heading: say(`summary_heading.${outcome}`),
+    lead: say(`summary_lead.${outcome}`, { activity: l.activity.title, mastered, total: skills.length }),
+    answeredText: answered ? say('summary_answered', { answered, correct, minutes: Math.max(1, Math.round((progress?.timeSpentMs ?? 0) / 60_000)) }) : undefined,
+    gradeText: l.preview ? say('summary_grade_preview')
+      : score ? say('summary_grade', { score: number.format(score.scoreGiven), max: number.format(score.scoreMaximum) }) : say('summary_grade_none'),
+    gradeHow: score && say(`summary_grade_how_${l.activity.settings.gradeMode}`, { most: pct(UNMASTERED_CREDIT), correct, answered }),
+    nextText,
+    groups: SUMMARY_GROUPS.map((key) => ({ key, heading: say(`summary_group.${key}`), skills: skills.filter((s) => groupOf(s) === key).map((s) => skillView(s, locale)) }))
+      .filter((g) => g.skills.length),
   };
 }
 
@@ -346,6 +393,17 @@ function sameResponse(item: Item, body: Record<string, unknown>, recorded: strin
     return JSON.stringify(parseResponse(item, body)) === recorded;
   } catch (e) {
     if (e instanceof InvalidResponse) return false;
+    throw e;
+  }
+}
+
+/** What a posted form held, to put back in it: typed text as typed (even unreadable), choices when they are the item's. */
+function draftOf(item: Item, body: Record<string, unknown>): ItemResponse | undefined {
+  if (item.kind === 'numeric' || item.kind === 'shortanswer') return typeof body.answer === 'string' ? { kind: item.kind, text: body.answer } : undefined;
+  try {
+    return parseResponse(item, body);
+  } catch (e) {
+    if (e instanceof InvalidResponse) return undefined;
     throw e;
   }
 }

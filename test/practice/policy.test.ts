@@ -150,6 +150,36 @@ describe('next-item policy: properties over 500 random activities', () => {
     }
     expect(checked).to.be.greaterThan(100);
   });
+
+  it('a request for a similar question: an unseen item of the skill when the skill may be practised now, else the usual choice', () => {
+    let honoured = 0;
+    let declined = 0;
+    for (const seed of CASES) {
+      const input = randomCase(seed);
+      const last = input.history.at(-1);
+      if (!last) continue;
+      const skill = input.skills.find((s) => s.id === last.skillId)!;
+      const c = chooseNextItem({ ...input, preferSkill: skill.id, random: mulberry32(seed) })!;
+      const usual = chooseNextItem({ ...input, random: mulberry32(seed) })!;
+      // The policy's rules, written out again: prerequisites practisable here mastered, not resting, an item not seen.
+      const scope = new Set(input.skills.map((s) => s.id));
+      const inScope = input.items.filter((i) => i.skillIds.every((s) => scope.has(s)));
+      const mastered = (id: number) => isMastered(input.estimates.get(id), input.threshold);
+      const ready = skill.prerequisites.filter((p) => inScope.some((i) => i.skillIds.includes(p))).every(mastered);
+      const resting = stuckState(skill.id, input.history, input.estimates.get(skill.id)!.p, mastered(skill.id), DEFAULT_POLICY).resting;
+      const seen = new Set(input.history.map((h) => h.itemId));
+      const unseen = inScope.some((i) => i.skillIds.includes(skill.id) && !seen.has(i.id));
+      if (ready && !resting && unseen) {
+        honoured++;
+        expect([c.skillId, seen.has(c.itemId), c.kind], `seed ${seed}`).to.deep.equal([skill.id, false, mastered(skill.id) ? 'review' : 'learn']);
+      } else {
+        declined++;
+        expect(c, `seed ${seed}`).to.deep.equal(usual);
+      }
+    }
+    expect(honoured).to.be.greaterThan(50);
+    expect(declined).to.be.greaterThan(50);
+  });
 });
 
 describe('next-item policy: behaviours', () => {
@@ -261,6 +291,29 @@ describe('next-item policy: behaviours', () => {
     }
     expect(order.slice(0, 12)).to.deep.equal(items.map((i) => i.id));
     expect(order[12]).to.equal(11);
+  });
+
+  it('a similar question: the skill just answered even when a review falls due; not while it rests or waits on a prerequisite, nor with every item seen, nor in a fixed order', () => {
+    // Skill 2 with twelve items, ten of them answered with a rising estimate (learning, not stuck): a review of skill 1 is due.
+    const many: PolicyItem[] = [...items.filter((i) => i.skillIds[0] !== 2), ...Array.from({ length: 12 }, (_, k) => ({ id: 201 + k, skillIds: [2], position: 20 + k }))];
+    const tried = (n: number): PolicyHistoryEntry[] => Array.from({ length: n }, (_, k) => ({ itemId: 201 + k, skillId: 2, masteryBefore: 0.1 + 0.03 * k, kind: 'learn' }));
+    const mastery = new Map([[1, 0.95], [2, 0.4], [3, 0.1]]);
+    const due = base({ items: many, mastery, history: tried(10), pSuccess: new Map(many.map((i) => [i.id, 0.7])) });
+    expect(chooseNextItem(due)!.kind, 'without the request').to.equal('review');
+    const similar = chooseNextItem({ ...due, preferSkill: 2 })!;
+    expect([similar.skillId, similar.kind]).to.deep.equal([2, 'learn']);
+    expect([211, 212]).to.include(similar.itemId);
+    // Every item of skill 2 seen: the usual choice.
+    const allSeen = { ...due, history: tried(12), random: mulberry32(1) };
+    expect(chooseNextItem({ ...allSeen, preferSkill: 2, random: mulberry32(1) })).to.deep.equal(chooseNextItem(allSeen));
+    // Resting (stuck): not skill 2.
+    const stuck: PolicyHistoryEntry[] = Array.from({ length: DEFAULT_POLICY.stuckAttempts }, (_, k) => ({ itemId: 201 + k, skillId: 2, masteryBefore: 0.39, kind: 'learn' }));
+    expect(chooseNextItem({ ...due, history: stuck, preferSkill: 2 })!.skillId).to.not.equal(2);
+    // Skill 3 waits for skill 2.
+    expect(chooseNextItem({ ...due, preferSkill: 3 })!.skillId).to.not.equal(3);
+    // The teacher's fixed order stands.
+    const fixed = { ...due, overrides: { ...NO_OVERRIDES, fixedOrder: true } };
+    expect(chooseNextItem({ ...fixed, preferSkill: 2 })).to.deep.equal(chooseNextItem(fixed));
   });
 
   it('answers null when no item lies inside the activity', () => {

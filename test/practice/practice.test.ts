@@ -115,7 +115,7 @@ for (const dialect of testDialects()) {
     it('hints on request, each recorded with the attempt', async () => {
       const r = await launch(sim, { clientId, userId: students[2], courseId, activityId: linkId });
       const token = parseForm(r.final.body, r.final.url)!.fields.token;
-      const hinted = await r.browser.post(r.final.url.replace(/\/$/, '') + '/practice/hint', { token, ...csrfField(tool, r.final.url) }, inFrame(r, r.final));
+      const hinted = await r.browser.post(r.final.url.replace(/\/$/, '') + '/practice/hint', { token, hint: '1', ...csrfField(tool, r.final.url) }, inFrame(r, r.final));
       expect(hinted.body).to.contain('Add the numerators.');
       expect(hinted.body).to.contain('No more hints for this question.');
       const { action, fields } = await answerForm(db(), bank, hinted, true);

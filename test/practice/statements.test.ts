@@ -9,9 +9,10 @@ import { insertTestBank, placeActivity, registerTool } from './support';
 /**
  * The answer cycle (answer POST, feedback page, next item) is what a class start multiplies by thirty
  * students at once: on PostgreSQL each statement is a round trip, and their number, not the work in
- * them, set the latency (bench/load-report.md). This keeps it where the load benchmark measured it.
+ * them, set the latency (bench/load-report.md). This keeps it where the load benchmark measured it,
+ * plus the one read the feedback page added since (the student's history, to offer a similar question).
  */
-const STATEMENTS_PER_CYCLE = 31;
+const STATEMENTS_PER_CYCLE = 32;
 
 for (const dialect of testDialects()) {
   describe(`statements per answer cycle on ${dialect.name}`, function () {

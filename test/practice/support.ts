@@ -11,7 +11,7 @@ export { registerTool };
 
 export interface TestBank {
   bankId: number;
-  /** Skill ids in prerequisite order: adding → comparing → simplifying. */
+  /** Skill ids in bank order ({@link insertTestBank}: a prerequisite chain, adding → comparing → simplifying). */
   skills: number[];
   /** Correct choice key per item id. */
   answers: Map<number, string>;
@@ -24,16 +24,30 @@ const bi = (id: string, en: string) => ({ id, en });
  * multiple-choice items each (choice "b" is right for odd items, "a" for even ones), each with a
  * hint, a worked solution and feedback on the wrong choice.
  */
-export async function insertTestBank(db: Db): Promise<TestBank> {
+export function insertTestBank(db: Db): Promise<TestBank> {
+  const names = [['menjumlah', 'Menjumlahkan pecahan', 'Adding fractions'], ['membanding', 'Membandingkan pecahan', 'Comparing fractions'], ['menyederhana', 'Menyederhanakan pecahan', 'Simplifying fractions']];
+  return insertBank(db, 'test-pecahan', 'Pecahan (uji)', names, true);
+}
+
+/** The same kind of bank with four skills, none needing another: all four are open at once. */
+export function insertIndependentBank(db: Db): Promise<TestBank> {
+  const names = [
+    ['membaca', 'Membaca pecahan', 'Reading fractions'], ['mengurutkan', 'Mengurutkan pecahan', 'Ordering fractions'],
+    ['membagi', 'Membagi dua pecahan', 'Halving fractions'], ['menamai', 'Menamai pecahan', 'Naming fractions'],
+  ];
+  return insertBank(db, 'test-pecahan-lepas', 'Pecahan lepas (uji)', names, false);
+}
+
+/** `names`: [code, Indonesian name, English name] per skill; `chained`: each skill needs the one before it. */
+async function insertBank(db: Db, code: string, title: string, names: string[][], chained: boolean): Promise<TestBank> {
   const now = Date.now();
   const bankId = await insertReturningId(db, 'bank', {
-    tenant_id: null, code: 'test-pecahan', title: 'Pecahan (uji)', language: 'multi', source: 'sample', details: '{}', created_by: null, created_at: now, updated_at: now,
+    tenant_id: null, code, title, language: 'multi', source: 'sample', details: '{}', created_by: null, created_at: now, updated_at: now,
   });
-  const names = [['menjumlah', 'Menjumlahkan pecahan', 'Adding fractions'], ['membanding', 'Membandingkan pecahan', 'Comparing fractions'], ['menyederhana', 'Menyederhanakan pecahan', 'Simplifying fractions']];
   const skills: number[] = [];
-  for (const [i, [code, id, en]] of names.entries()) {
-    const skillId = await insertReturningId(db, 'skill', { bank_id: bankId, code, name: id, details: JSON.stringify({ names: { id, en } }), position: i });
-    if (skills.length) await db.insertInto('skill_prerequisite').values({ skill_id: skillId, prerequisite_id: skills.at(-1)! }).execute();
+  for (const [i, [skillCode, id, en]] of names.entries()) {
+    const skillId = await insertReturningId(db, 'skill', { bank_id: bankId, code: skillCode, name: id, details: JSON.stringify({ names: { id, en } }), position: i });
+    if (chained && skills.length) await db.insertInto('skill_prerequisite').values({ skill_id: skillId, prerequisite_id: skills.at(-1)! }).execute();
     skills.push(skillId);
   }
   const answers = new Map<number, string>();
