@@ -156,7 +156,8 @@ for (const dialect of testDialects()) {
       const custom = { jejak_activity: original.resource_id };
       const sameCourse = sim.addActivity({ courseId, clientId, title: 'Copy', custom, lineItem: { scoreMaximum: 100 } });
       const s1 = await launch(sim, { clientId, userId: students[0], courseId, activityId: sameCourse });
-      expect(s1.final.body).to.match(/Jejak estimates your chance on a new \S[^<]* question at \d+%|is new for you/);
+      // The reason names the skill's estimate, once when the item's chance rounds to the same number.
+      expect(s1.final.body).to.match(/Jejak estimates your chance on a new \S[^<]* question(, this one too,)? at (about )?\d+%|is new for you/);
       const other = sim.addCourse({ label: 'LTI102', title: 'Course 102' });
       sim.enrol(other.id, students[0], 'Learner');
       const otherLink = sim.addActivity({ courseId: other.id, clientId, title: 'Restored', custom, lineItem: { scoreMaximum: 100 } });
