@@ -35,16 +35,50 @@ export interface BankSummary {
   id: number;
   title: string;
   skills: BankSkill[];
+  /** Items in the bank. */
+  items: number;
+  /** Per skill id, the items that practise it. */
+  skillItems: Map<number, number>;
+  /** bank.details.description in the viewer's language, when the bank has one (the sample bank's names its grades). */
+  description?: string;
 }
 
-/** The banks a tenant may use (its own and those shipped with Jejak), with their skills. */
+/** The banks a tenant may use (its own and those shipped with Jejak), with their skills and sizes. */
 export async function banksFor(db: Db, tenantId: number, locale: Locale): Promise<BankSummary[]> {
-  const banks = await db.selectFrom('bank').select(['id', 'title'])
+  const banks = await db.selectFrom('bank').select(['id', 'title', 'details'])
     .where((eb) => eb.or([eb('tenant_id', 'is', null), eb('tenant_id', '=', tenantId)]))
     .orderBy('title').orderBy('id').execute();
   const out: BankSummary[] = [];
-  for (const b of banks) out.push({ id: b.id, title: b.title, skills: await bankSkills(db, b.id, locale) });
+  for (const b of banks) {
+    const [skills, items, perSkill] = await Promise.all([
+      bankSkills(db, b.id, locale),
+      db.selectFrom('item').select((eb) => eb.fn.countAll<number | string>().as('n')).where('bank_id', '=', b.id).executeTakeFirstOrThrow(),
+      db.selectFrom('item_skill').innerJoin('item', 'item.id', 'item_skill.item_id').select((eb) => ['item_skill.skill_id', eb.fn.countAll<number | string>().as('n')])
+        .where('item.bank_id', '=', b.id).groupBy('item_skill.skill_id').execute(),
+    ]);
+    // Counts come back as strings from PostgreSQL and MariaDB.
+    out.push({
+      id: b.id, title: b.title, skills, items: Number(items.n), skillItems: new Map(perSkill.map((r) => [r.skill_id, Number(r.n)])),
+      description: localised(detailsOf(b.details).description, locale),
+    });
+  }
   return out;
+}
+
+function detailsOf(json: string): Record<string, unknown> {
+  try {
+    const d: unknown = JSON.parse(json);
+    return d && typeof d === 'object' ? d as Record<string, unknown> : {};
+  } catch {
+    return {};
+  }
+}
+
+/** A text given per language ({ "en": "…", "id": "…" }) in the viewer's language; a plain string as it is. */
+function localised(v: unknown, locale: Locale): string | undefined {
+  if (typeof v === 'string') return v || undefined;
+  const t = v && typeof v === 'object' ? (v as Record<string, unknown>)[locale] : undefined;
+  return typeof t === 'string' && t ? t : undefined;
 }
 
 /** A bank's skills in the bank's order, named in the viewer's language when the bank has it. */
@@ -58,13 +92,8 @@ export function localisedSkills(rows: readonly BankSkillRow[], locale: Locale): 
 
 /** skill.details may carry translated names: { "names": { "en": "…", "id": "…" } }. */
 function skillName(name: string, details: string, locale: Locale): string {
-  try {
-    const names = (JSON.parse(details) as { names?: Record<string, unknown> }).names;
-    const translated = names?.[locale];
-    return typeof translated === 'string' && translated ? translated : name;
-  } catch {
-    return name;
-  }
+  const names = detailsOf(details).names;
+  return (names && typeof names === 'object' ? localised(names, locale) : undefined) ?? name;
 }
 
 export class InvalidActivity extends Error {}

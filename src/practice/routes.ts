@@ -9,14 +9,14 @@ import { stylesheetsFor } from '../content/richtext';
 import { translate, type Locale } from '../web/i18n';
 import type { Renderer } from '../web/render';
 import { courseTitle, type LaunchContext } from '../web/session';
-import { activityForLaunch, banksFor, createActivity, InvalidActivity, linkActivity, type BankSummary } from './activities';
+import { activityForLaunch, banksFor, createActivity, InvalidActivity, linkActivity, type BankSkill, type BankSummary } from './activities';
 import { recordAttempt } from './commands/recordAttempt';
 import { acceptsResourceLinks, deepLinkingResponse, type DeepLinkingSettings } from './deep-linking';
 import {
   afterAnswer, currentItem, findAnswered, findPresentation, markSolutionShown, nextPractice, progressOf, progressWithTimeOf, skillProgress, useHint,
   type Learner, type NextPractice, type PracticeDeps, type PresentationReason, type ProgressWithTime, type SkillProgress,
 } from './practice';
-import { ActivitySettings, itemShortages, UNMASTERED_CREDIT } from './settings';
+import { ActivitySettings, ANSWERS_TO_MASTERY, itemShortages, MINUTES_PER_ITEM, timeEstimate, UNMASTERED_CREDIT } from './settings';
 
 export interface PracticeRouteDeps {
   practice: PracticeDeps;
@@ -58,7 +58,7 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
 
   // ---------------------------------------------------------------- placing an activity
 
-  async function settingsPage(res: Response, view: 'practice/place' | 'practice/setup', bankParam: unknown, errors: string[] = [], values?: Record<string, unknown>, status = 200, warnings: string[] = []): Promise<void> {
+  async function settingsPage(res: Response, view: 'practice/place' | 'practice/setup', bankParam: unknown, errors: FieldErrors = {}, values?: Record<string, unknown>, status = 200, warnings: string[] = []): Promise<void> {
     const launch = res.locals.launch!;
     const locale = launch.locale;
     const banks = await banksFor(db, launch.tenantId, locale);
@@ -69,26 +69,39 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
     }
     if (!banks.length) return d.render(res, view, { ...page, noBanks: true });
     const bank = banks.find((b) => String(b.id) === String(bankParam)) ?? (banks.length === 1 ? banks[0] : undefined);
-    if (!bank) return d.render(res, view, { ...page, chooseBank: true, banks });
+    if (!bank) {
+      return d.render(res, view, {
+        ...page, chooseBank: true, bankError: errors.bank,
+        banks: banks.map((b) => ({ id: b.id, title: b.title, description: b.description, size: translate(locale, 'practice.form.bank_size', { skills: b.skills.length, items: b.items }) })),
+      }, status);
+    }
     const action = `${base(launch)}/practice/${view === 'practice/place' ? 'place' : 'setup'}`;
     const submitKey = view === 'practice/place' ? 'practice.form.submit_place' : 'practice.form.submit_setup';
     d.render(res, view, { ...page, ...settingsFormModel(locale, bank, values, errors), warnings, action, submitKey }, status);
   }
 
-  /** Reads the settings form; on a mistake, answers with the form again and its messages. */
+  /**
+   * Reads the settings form; on a mistake, answers with the form again, its messages at their fields.
+   * "Select all", "Select none" and "Update the estimate" (the form's `intent`) show the form again with
+   * what it holds, placing nothing: the form works without JavaScript.
+   */
   async function readSettings(req: Request, res: Response, view: 'practice/place' | 'practice/setup') {
     const launch = res.locals.launch!;
-    const parsed = SettingsForm.safeParse(req.body ?? {});
-    if (!parsed.success) {
-      const problems = [...new Set(parsed.error.issues.map((i) => FIELD_ERRORS[String(i.path[0])] ?? 'error_range'))];
-      await settingsPage(res, view, req.body?.bank, problems.map((p) => translate(launch.locale, `practice.form.${p}`)), req.body ?? {}, 400);
+    const body: Record<string, unknown> = req.body ?? {};
+    if (body.intent === 'all' || body.intent === 'none' || body.intent === 'update') {
+      const bank = body.intent === 'all' ? (await banksFor(db, launch.tenantId, launch.locale)).find((b) => String(b.id) === String(body.bank)) : undefined;
+      const skill = body.intent === 'update' ? body.skill : (bank?.skills ?? []).map((s) => String(s.id));
+      await settingsPage(res, view, body.bank, {}, { ...body, skill });
       return undefined;
     }
-    const f = parsed.data;
-    const settings: ActivitySettings = {
-      skillIds: f.skill, masteryThreshold: f.threshold / 100, gradeMode: f.grade_mode,
-      length: f.length === 'until_mastered' ? { kind: 'until_mastered' } : { kind: 'range', min: f.min_items, max: f.max_items },
-    };
+    const read = readSettingsForm(body);
+    if (!read.ok) {
+      const errors = Object.fromEntries(Object.entries(read.errors).map(([field, key]) => [field, translate(launch.locale, `practice.form.${key}`)]));
+      await settingsPage(res, view, body.bank, errors, body, 400);
+      return undefined;
+    }
+    const f = read.form;
+    const settings: ActivitySettings = { skillIds: f.skill, masteryThreshold: f.threshold / 100, gradeMode: f.grade_mode, length: f.length };
     // Too few items for the skills or the length chosen: said before placing, placed once the teacher accepts it.
     if (!f.accept_few_items && (await banksFor(db, launch.tenantId, launch.locale)).some((b) => b.id === f.bank)) {
       const bank = await d.practice.banks.bank(db, f.bank);
@@ -96,7 +109,7 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
       if (shortages.length) {
         const names = new Map((await banksFor(db, launch.tenantId, launch.locale)).find((b) => b.id === f.bank)!.skills.map((s) => [s.id, s.name]));
         const warnings = shortages.map((w) => translate(launch.locale, `practice.form.few_items_${w.kind}`, { skill: names.get(w.skillId ?? -1) ?? '', items: w.items, needed: w.needed }));
-        await settingsPage(res, view, f.bank, [], req.body ?? {}, 200, warnings);
+        await settingsPage(res, view, f.bank, {}, req.body ?? {}, 200, warnings);
         return undefined;
       }
     }
@@ -106,7 +119,7 @@ export function practiceRoutes(d: PracticeRouteDeps): { router: Router; homes: P
     } catch (e) {
       // Another tenant's bank (or an unknown one) named in the form: a mistake in the form, not a 500.
       if (!(e instanceof InvalidActivity)) throw e;
-      await settingsPage(res, view, undefined, [translate(launch.locale, 'practice.form.error_bank')], req.body ?? {}, 400);
+      await settingsPage(res, view, undefined, { bank: translate(launch.locale, 'practice.form.error_bank') }, req.body ?? {}, 400);
       return undefined;
     }
     d.log.info('activity created', { reqId: res.locals.reqId, tenant: launch.tenantId, activity: activity.id, via: view });
@@ -409,35 +422,101 @@ function draftOf(item: Item, body: Record<string, unknown>): ItemResponse | unde
 }
 
 const asList = (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-const SettingsForm = z.object({
+const Count = z.coerce.number().int().min(1).max(500);
+const FORM_FIELDS = {
   bank: z.coerce.number().int().positive(),
   title: z.string().trim().min(1).max(200),
   skill: z.preprocess(asList, z.array(z.coerce.number().int().positive()).min(1).max(100)),
   threshold: z.coerce.number().int().refine((t) => THRESHOLDS.includes(t)),
   length: z.enum(['until_mastered', 'range']),
-  min_items: z.coerce.number().int().min(1).max(500),
-  max_items: z.coerce.number().int().min(1).max(500),
   grade_mode: z.enum(['mastery', 'accuracy']),
-  accept_few_items: z.literal('1').optional(),
-}).refine((f) => f.length === 'until_mastered' || f.min_items <= f.max_items, { path: ['min_items'] });
+};
+/** Where a mistake is shown: at its field ('range': minimum and maximum together; 'choice': a tampered option, at the top only). */
+type FormField = 'bank' | 'title' | 'skill' | 'range' | 'choice';
+type FieldErrors = Partial<Record<FormField, string>>;
+const FIELD_OF: Record<keyof typeof FORM_FIELDS, FormField> = { bank: 'bank', title: 'title', skill: 'skill', threshold: 'choice', length: 'choice', grade_mode: 'choice' };
+const ERROR_KEY: Record<FormField, string> = { bank: 'error_bank', title: 'error_title', skill: 'error_skills', range: 'error_range', choice: 'error_choice' };
 
-const FIELD_ERRORS: Record<string, string> = { title: 'error_title', skill: 'error_skills', bank: 'error_bank', min_items: 'error_range', max_items: 'error_range' };
+/** The minimum and maximum as typed; `minBad`/`maxBad`: which to mark (the minimum too when it exceeds the maximum). */
+function readRange(values: Record<string, unknown>) {
+  const min = Count.safeParse(values.min_items);
+  const max = Count.safeParse(values.max_items);
+  const reversed = min.success && max.success && min.data > max.data;
+  return { min: min.data, max: max.data, minBad: !min.success || reversed, maxBad: !max.success };
+}
 
-function settingsFormModel(locale: Locale, bank: BankSummary, values: Record<string, unknown> | undefined, errors: string[]) {
-  const chosen = values ? new Set(asList(values.skill).map(String)) : undefined;
+/** Each field read on its own, so that every mistake is shown at once; "until mastered" ignores the minimum and maximum. */
+function readSettingsForm(body: Record<string, unknown>):
+  { ok: true; form: { bank: number; title: string; skill: number[]; threshold: number; length: ActivitySettings['length']; grade_mode: 'mastery' | 'accuracy'; accept_few_items: boolean } }
+  | { ok: false; errors: FieldErrors } {
+  const errors: FieldErrors = {};
+  const read = <K extends keyof typeof FORM_FIELDS>(k: K): z.infer<(typeof FORM_FIELDS)[K]> | undefined => {
+    const r = FORM_FIELDS[k].safeParse(body[k]);
+    if (!r.success) errors[FIELD_OF[k]] = ERROR_KEY[FIELD_OF[k]];
+    return r.data as z.infer<(typeof FORM_FIELDS)[K]> | undefined;
+  };
+  const [bank, title, skill, threshold, kind, gradeMode] = [read('bank'), read('title'), read('skill'), read('threshold'), read('length'), read('grade_mode')];
+  const range = readRange(body);
+  if (kind === 'range' && (range.minBad || range.maxBad)) errors.range = ERROR_KEY.range;
+  if (Object.keys(errors).length) return { ok: false, errors };
+  const length: ActivitySettings['length'] = kind === 'range' ? { kind: 'range', min: range.min!, max: range.max! } : { kind: 'until_mastered' };
+  return { ok: true, form: { bank: bank!, title: title!, skill: skill!, threshold: threshold!, length, grade_mode: gradeMode!, accept_few_items: body.accept_few_items === '1' } };
+}
+
+/** How many skills a new activity starts with: a lesson's practice, which the teacher widens with "select all". */
+const DEFAULT_SKILLS = 3;
+
+/**
+ * The skills ticked when the form opens: the bank's first skills, in its order, whose prerequisites are
+ * all among them — the start of the bank's progression, with nothing that builds on a skill left out.
+ */
+function defaultSkills(skills: readonly BankSkill[]): Set<number> {
+  const chosen = new Set<number>();
+  for (const s of skills) {
+    if (chosen.size >= DEFAULT_SKILLS) break;
+    if (s.prerequisites.every((p) => chosen.has(p))) chosen.add(s.id);
+  }
+  return chosen;
+}
+
+/** The time the settings shown may take, said with its assumptions; without the skills or a readable range, what is missing. */
+function estimateText(locale: Locale, kind: 'range' | 'until_mastered', range: ReturnType<typeof readRange>, skills: number): string {
+  if (kind === 'range' ? range.minBad || range.maxBad : !skills) return translate(locale, kind === 'range' ? 'practice.form.estimate_bad_range' : 'practice.form.estimate_no_skills');
+  const length: ActivitySettings['length'] = kind === 'range' ? { kind, min: range.min!, max: range.max! } : { kind };
+  const { minutes: [low, high] } = timeEstimate(length, skills);
+  const per = new Intl.NumberFormat(locale === 'id' ? 'id-ID' : 'en-US').format(MINUTES_PER_ITEM);
+  const vars = { minutes: low === high ? String(high) : `${low}–${high}`, per, skills, min: range.min, max: range.max, fewest: ANSWERS_TO_MASTERY.fewest, most: ANSWERS_TO_MASTERY.most };
+  return translate(locale, `practice.form.estimate_${kind}`, vars);
+}
+
+function settingsFormModel(locale: Locale, bank: BankSummary, values: Record<string, unknown> | undefined, errors: FieldErrors) {
+  const chosen = values ? new Set(asList(values.skill).map(String)) : new Set([...defaultSkills(bank.skills)].map(String));
   const threshold = Number(values?.threshold ?? 80);
   const names = new Map(bank.skills.map((s) => [s.id, s.name]));
+  const kind = (values?.length ?? 'until_mastered') === 'until_mastered' ? 'until_mastered' : 'range';
+  const minItems = values?.min_items ?? 10;
+  const maxItems = values?.max_items ?? 30;
+  const range = readRange({ min_items: minItems, max_items: maxItems });
+  const skillCount = bank.skills.filter((s) => chosen.has(String(s.id))).length;
+  // The summary links each mistake to its field (the first skill's box for the skills).
+  const anchors: Record<FormField, string | undefined> = { bank: undefined, title: 'title', skill: bank.skills[0] && `skill-${bank.skills[0].id}`, range: range.minBad ? 'min_items' : 'max_items', choice: undefined };
   return {
     bank, errors,
+    errorList: (Object.keys(errors) as FormField[]).map((f) => ({ message: errors[f], href: anchors[f] && `#${anchors[f]}` })),
+    bankSize: translate(locale, 'practice.form.bank_size', { skills: bank.skills.length, items: bank.items }),
     title: typeof values?.title === 'string' ? values.title : bank.title,
     skills: bank.skills.map((s) => ({
-      id: s.id, name: s.name, checked: chosen ? chosen.has(String(s.id)) : true,
+      id: s.id, name: s.name, checked: chosen.has(String(s.id)),
+      items: translate(locale, 'practice.form.skill_items', { items: bank.skillItems.get(s.id) ?? 0 }),
       requires: s.prerequisites.length ? translate(locale, 'practice.form.requires', { skills: s.prerequisites.map((p) => names.get(p) ?? '?').join(', ') }) : '',
     })),
     thresholds: THRESHOLDS.map((percent) => ({ percent, selected: percent === threshold, label: translate(locale, 'practice.form.goal_option', { percent }) })),
-    untilMastered: (values?.length ?? 'until_mastered') === 'until_mastered',
-    minItems: values?.min_items ?? 10, maxItems: values?.max_items ?? 30,
+    untilMastered: kind === 'until_mastered',
+    minItems, maxItems,
+    // Marked only when the range is what was asked for: "until mastered" ignores both.
+    minInvalid: !!errors.range && range.minBad, maxInvalid: !!errors.range && range.maxBad,
+    estimate: estimateText(locale, kind, range, skillCount),
     gradeMastery: (values?.grade_mode ?? 'mastery') === 'mastery',
+    gradeHowMastery: translate(locale, 'practice.form.grade_how_mastery', { most: pct(UNMASTERED_CREDIT) }),
   };
 }
-

@@ -83,3 +83,24 @@ export function itemShortages(s: ActivitySettings, bankItems: Iterable<{ skillId
   if (s.length.kind === 'range' && items.length < s.length.max) out.push({ kind: 'length', items: items.length, needed: s.length.max });
   return out;
 }
+
+/** Minutes a student takes per question (reading it, answering, reading the feedback): the planning figure placing an activity states. */
+export const MINUTES_PER_ITEM = 1.5;
+
+/**
+ * Answers a student usually gives on a skill before it is mastered: the fewest Jejak accepts
+ * (MASTERY_EVIDENCE.minAnswers, a student who already knows it) to about 25, near the 90th
+ * percentile (27) bench/practice-report.md measured on simulated students.
+ */
+export const ANSWERS_TO_MASTERY = { fewest: MASTERY_EVIDENCE.minAnswers, most: 25 } as const;
+
+/**
+ * A rough range of questions and minutes for a length and a number of skills, for the teacher placing
+ * the activity: minutes rounded to 5 above 10, as the figures are assumptions, not measurements.
+ */
+export function timeEstimate(length: ActivitySettings['length'], skills: number): { items: [number, number]; minutes: [number, number] } {
+  const items: [number, number] = length.kind === 'range' ? [length.min, length.max]
+    : [skills * ANSWERS_TO_MASTERY.fewest, skills * ANSWERS_TO_MASTERY.most];
+  const round = (m: number) => (m <= 10 ? Math.max(1, Math.round(m)) : Math.round(m / 5) * 5);
+  return { items, minutes: [round(items[0] * MINUTES_PER_ITEM), round(items[1] * MINUTES_PER_ITEM)] };
+}
