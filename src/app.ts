@@ -149,7 +149,7 @@ export async function createJejak(config: Config, log: Logger = createLogger(con
       adminRoutes({ db, render, platforms, training, config, secret }),
       // Pages behind a launch: each part of Jejak adds its router here.
       estimatesPageRoutes({ render }),
-      sessionArea(db, config.publicUrl, secret, platformOrigins, [privacySessionRoutes({ db, render, config }), teacherRoutes({ db, tracer, roster, render, events, gradebooks: new Gradebooks(services) }), contentRoutes({ db, render }), practice.router, homeRoutes({ db, render }, practice.homes)]),
+      sessionArea(db, config.publicUrl, secret, platformOrigins, [privacySessionRoutes({ db, render, config }), teacherRoutes({ db, tracer, roster, render, events, gradebooks: new Gradebooks(services), timeZone: config.schoolTimeZone }), contentRoutes({ db, render }), practice.router, homeRoutes({ db, render }, practice.homes)]),
     ],
   });
 

@@ -54,6 +54,8 @@ export const ConfigSchema = z.object({
     retryDelaySeconds: z.number().int().min(1).default(30),
     firstLoadWaitMs: z.number().int().min(0).default(3000),
   }).default({ ttlSeconds: 300, retryDelaySeconds: 30, firstLoadWaitMs: 3000 }),
+  /** The school's time zone (IANA name): every time shown to teachers is in it. */
+  schoolTimeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Jakarta (WIB), Asia/Makassar (WITA) or Asia/Jayapura (WIT)').default('Asia/Jakarta'),
   /** Worker processes `npm start` forks on this machine (node:cluster); 1 serves in the process itself. */
   webConcurrency: z.coerce.number().int().min(1).max(64).default(1),
   /** Whether this process runs background jobs (training, grade delivery, purges); off keeps web processes web-only. */
@@ -104,6 +106,7 @@ const ENV: Record<string, (c: Record<string, any>, v: string) => void> = {
   RETENTION_DAYS: (c, v) => (c.retentionDays = v),
   ADMIN_PASSWORD: (c, v) => (c.adminPassword = v),
   METRICS_TOKEN: (c, v) => (c.metricsToken = v),
+  SCHOOL_TIME_ZONE: (c, v) => (c.schoolTimeZone = v),
   WEB_CONCURRENCY: (c, v) => (c.webConcurrency = v),
   JEJAK_BACKGROUND_WORK: (c, v) => (c.backgroundWork = v === 'on' ? true : v === 'off' ? false : v),
   JOBS_TRAINING_LEASE_SECONDS: (c, v) => (c.jobs = { ...c.jobs, trainingLeaseSeconds: v }),
@@ -116,10 +119,20 @@ const ENV_OF: Record<string, string> = {
   port: 'PORT', host: 'HOST', publicUrl: 'PUBLIC_URL', databaseUrl: 'DATABASE_URL', secret: 'JEJAK_SECRET',
   secretFile: 'JEJAK_SECRET_FILE', registrationKey: 'REGISTRATION_KEY', trustProxy: 'TRUST_PROXY', logLevel: 'LOG_LEVEL',
   'launch.clockSkewSeconds': 'LAUNCH_CLOCK_SKEW_SECONDS', 'launch.maxTokenAgeSeconds': 'LAUNCH_MAX_TOKEN_AGE_SECONDS',
-  toolName: 'TOOL_NAME', retentionDays: 'RETENTION_DAYS', adminPassword: 'ADMIN_PASSWORD', metricsToken: 'METRICS_TOKEN', webConcurrency: 'WEB_CONCURRENCY', backgroundWork: 'JEJAK_BACKGROUND_WORK',
+  toolName: 'TOOL_NAME', retentionDays: 'RETENTION_DAYS', adminPassword: 'ADMIN_PASSWORD', metricsToken: 'METRICS_TOKEN', schoolTimeZone: 'SCHOOL_TIME_ZONE', webConcurrency: 'WEB_CONCURRENCY', backgroundWork: 'JEJAK_BACKGROUND_WORK',
   'jobs.trainingLeaseSeconds': 'JOBS_TRAINING_LEASE_SECONDS', 'jobs.maintenanceSeconds': 'JOBS_MAINTENANCE_SECONDS',
   'keys.rotationDays': 'KEY_ROTATION_DAYS', 'keys.overlapHours': 'KEY_OVERLAP_HOURS',
 };
+
+/** Whether `zone` names a time zone this Node's ICU knows (it refuses unknown names). */
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** A configuration problem, reported as one line naming the setting and what is expected. */
 export class ConfigError extends Error {}

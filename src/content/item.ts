@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { translate, type Locale } from '../web/i18n';
-import { escapeHtml, renderRichText } from './richtext';
+import { escapeHtml, plainText, renderRichText } from './richtext';
 import { wildcardMatch } from './wildcard';
 
 /**
@@ -141,6 +141,12 @@ export function shownLanguage(item: ItemBody, locale: Locale): string {
 function show(t: LocalizedText | undefined, lang: string, item: Item, o: ShowOptions): string {
   if (!t) return '';
   return renderRichText(t[lang] ?? Object.values(t)[0] ?? '', o.assetBase && `${o.assetBase}/${item.bankId}`);
+}
+
+/** The start of the item's question as plain text (TeX left as written), for lists that name items. */
+export function stemSummary(item: Item, locale: Locale, max = 80): string {
+  const text = plainText(item.stem[shownLanguage(item, locale)] ?? '');
+  return text.length > max ? `${text.slice(0, max - 1).trimEnd()}…` : text;
 }
 
 /** The session route that serves a bank's images (see routes.ts). */

@@ -66,6 +66,16 @@ export function sanitizeHtml(html: string): string {
   return sanitize(html, SANITIZE).trim();
 }
 
+/** The text of stored HTML without markup, entities decoded (for a one-line summary a template escapes). */
+export function plainText(html: string): string {
+  const parts: string[] = [];
+  // A space after each block or line break keeps "<p>a</p><p>b</p>" two words; inline tags join as written.
+  const spaced = html.replace(/<br\s*\/?>|<\/(?:p|div|li|h[3-6]|td|th|caption|pre|blockquote|figcaption)>/gi, '$& ');
+  // textFilter sees each text node decoded, then re-escaped as &amp; &lt; &gt; only: undone here, &amp; last.
+  sanitize(spaced, { allowedTags: [], allowedAttributes: {}, textFilter: (text) => (parts.push(text), '') });
+  return parts.join('').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').replace(/\s+/g, ' ').trim();
+}
+
 /** Plain text as HTML (CSV and GIFT text without markup). */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

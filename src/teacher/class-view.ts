@@ -6,6 +6,7 @@ import { historyEntry } from '../practice/practice';
 import { audienceOf } from '../lti/roles';
 import { bankSkills, type Activity } from '../practice/activities';
 import type { Locale } from '../web/i18n';
+import { InvalidItem, loadItem, stemSummary } from '../content/item';
 import type { Roster, RosterMember } from './roster';
 
 /** When a flag is raised; the reasons shown name these numbers. */
@@ -22,6 +23,9 @@ export const FLAG_RULES = {
 } as const;
 
 export type FlagKind = 'struggling' | 'idle' | 'not_started' | 'at_risk';
+/** What a student's row asks of the teacher, most urgent first: the class list is in this order. */
+export const STATES = ['struggling', 'at_risk', 'idle', 'not_started', 'working', 'finished'] as const;
+export type StudentState = (typeof STATES)[number];
 export interface Flag {
   kind: FlagKind;
   /** Numbers for the reason text (skill name, answers, percentages, minutes). */
@@ -48,7 +52,11 @@ export interface StudentRow {
   correct: number;
   lastAnswerAt: number | null;
   goalReached: boolean;
+  /** The practice ended for the student (goal reached or the activity's length done). */
+  finished: boolean;
   flags: Flag[];
+  /** The most urgent flag, else working or finished. */
+  state: StudentState;
 }
 
 export interface SkillSummary {
@@ -64,6 +72,9 @@ export interface SkillSummary {
 export interface ItemSummary {
   itemId: number;
   code: string;
+  /** The start of the item's question as plain text, null when the item cannot be read. */
+  stem: string | null;
+  skillIds: number[];
   attempts: number;
   success: number;
   /** Share of wrong answers among the students who have reached the goal on the item's skills (null when none answered it). */
@@ -81,8 +92,18 @@ export interface ClassView {
   /** Items with low success, or missed by strong students; hardest first. */
   troubleItems: ItemSummary[];
   items: ItemSummary[];
+  /** Students stuck on the same skill, most students first, each with the skill's hardest item for the class. */
+  stuckGroups: StuckGroup[];
   /** False when the LMS roster could not be had: students who never launched are then unknown. */
   rosterKnown: boolean;
+}
+
+export interface StuckGroup {
+  skillId: number;
+  name: string;
+  students: StudentRow[];
+  /** The skill's item with the lowest success in the class, to reteach with; null when none was answered. */
+  item: ItemSummary | null;
 }
 
 export interface ClassViewDeps {
@@ -124,6 +145,9 @@ export async function classView(deps: ClassViewDeps, launch: { tenantId: number;
   const estimates = started.length ? await deps.tracer.classEstimates(launch.tenantId, launch.contextId, activity.bankId, started) : new Map<string, Map<number, SkillEstimate>>();
   const histories = await policyHistories(db, launch, activity.id);
   const names = new Map((roster ?? []).map((m) => [m.userId, m.name]));
+  const finished = new Set((await db.selectFrom('practice_progress').select('user_sub')
+    .where('tenant_id', '=', launch.tenantId).where('context_id', '=', launch.contextId).where('activity_id', '=', activity.id)
+    .where('preview', '=', 0).where('completed_at', 'is not', null).execute()).map((p) => p.user_sub));
 
   const students: StudentRow[] = [...subs].map((sub) => {
     const mine = byStudent.get(sub) ?? [];
@@ -140,10 +164,12 @@ export async function classView(deps: ClassViewDeps, launch: { tenantId: number;
     const correct = mine.filter((a) => a.correct === 1).length;
     const lastAnswerAt = mine.length ? mine[mine.length - 1].created_at : null;
     const mastered = cells.filter((c) => c.status === 'mastered').length;
-    const row: StudentRow = { userSub: sub, name: names.get(sub), cells, answered: mine.length, correct, lastAnswerAt, goalReached: mine.length > 0 && mastered === skills.length, flags: [] };
+    const row: StudentRow = { userSub: sub, name: names.get(sub), cells, answered: mine.length, correct, lastAnswerAt, goalReached: mine.length > 0 && mastered === skills.length, finished: finished.has(sub), flags: [], state: 'working' };
     row.flags = flagsOf(row, skills, launchedAt.get(sub), mine.slice(-FLAG_RULES.recentWindow).map((a) => a.correct === 1), now);
+    row.state = STATES.find((k) => row.flags.some((f) => f.kind === k)) ?? (row.finished ? 'finished' : 'working');
     return row;
-  }).sort((a, b) => (a.name ?? a.userSub).localeCompare(b.name ?? b.userSub, undefined, { numeric: true }));
+  }).sort((a, b) => STATES.indexOf(a.state) - STATES.indexOf(b.state)
+    || (a.name ?? a.userSub).localeCompare(b.name ?? b.userSub, undefined, { numeric: true }));
 
   const startedRows = students.filter((s) => s.answered > 0);
   const skillSummaries: SkillSummary[] = skills.map((s, i) => {
@@ -163,18 +189,39 @@ export async function classView(deps: ClassViewDeps, launch: { tenantId: number;
   // "Strong" on an item: the student has reached the goal on every skill the item practises.
   const strongOn = (sub: string, skillIds: number[]) => skillIds.every((id) => isMastered(estimates.get(sub)?.get(id), threshold));
   const itemIds = [...new Set(attempts.map((a) => a.item_id))];
+  const stems = await itemStems(db, itemIds, locale);
   const items: ItemSummary[] = itemIds.map((itemId) => {
     const on = attempts.filter((a) => a.item_id === itemId);
     const strong = on.filter((a) => strongOn(a.user_sub, JSON.parse(a.skill_ids) as number[]));
     return {
-      itemId, code: on[0].code, attempts: on.length,
+      itemId, code: on[0].code, stem: stems.get(itemId) ?? null, skillIds: JSON.parse(on[0].skill_ids) as number[], attempts: on.length,
       success: on.filter((a) => a.correct === 1).length / on.length,
       strongMiss: strong.length ? strong.filter((a) => a.correct === 0).length / strong.length : null,
       medianMs: median(on.map((a) => a.duration_ms)),
     };
   }).sort((a, b) => a.success - b.success || b.attempts - a.attempts);
   const troubleItems = items.filter((i) => (i.attempts >= 3 && i.success < 0.5) || (i.strongMiss !== null && i.strongMiss >= 0.5));
-  return { activity, skills, students, skillSummaries, hardestSkills, troubleItems, items, rosterKnown: roster !== undefined };
+  // items are hardest first: a skill's first item is its lowest success.
+  const stuckGroups: StuckGroup[] = skills.map((s) => ({
+    skillId: s.id, name: s.name,
+    students: students.filter((r) => r.flags.some((f) => f.kind === 'struggling' && f.why.skillId === s.id)),
+    item: items.find((i) => i.skillIds.includes(s.id)) ?? null,
+  })).filter((g) => g.students.length).sort((a, b) => b.students.length - a.students.length);
+  return { activity, skills, students, skillSummaries, hardestSkills, troubleItems, items, stuckGroups, rosterKnown: roster !== undefined };
+}
+
+/** Each item's question as a short plain text in the viewer's language; an unreadable item is left out (its code still shows). */
+async function itemStems(db: Db, itemIds: number[], locale: Locale): Promise<Map<number, string>> {
+  const rows = itemIds.length ? await db.selectFrom('item').select(['id', 'bank_id', 'code', 'kind', 'body']).where('id', 'in', itemIds).execute() : [];
+  const out = new Map<number, string>();
+  for (const row of rows) {
+    try {
+      out.set(row.id, stemSummary(loadItem(row), locale));
+    } catch (e) {
+      if (!(e instanceof InvalidItem)) throw e;
+    }
+  }
+  return out;
 }
 
 /** Each student's answered presentations of the activity as the policy reads them (for its pauses), oldest first. */
@@ -200,13 +247,14 @@ function flagsOf(row: StudentRow, skills: { id: number; name: string }[], launch
     else if (now - launchedAt >= FLAG_RULES.idleMs) flags.push({ kind: 'idle', why: { minutes: Math.floor((now - launchedAt) / 60_000) } });
     return flags;
   }
-  if (launchedAt !== undefined && !row.goalReached && now - lastSeen >= FLAG_RULES.idleMs) {
+  // A student whose practice has ended (25 of 25 answered) is done, not idle.
+  if (launchedAt !== undefined && !row.goalReached && !row.finished && now - lastSeen >= FLAG_RULES.idleMs) {
     flags.push({ kind: 'idle', why: { minutes: Math.floor((now - lastSeen) / 60_000) } });
   }
   // Struggling is what the practice decided: it paused the skill (the student saw the "ask your teacher" notice) and it is not mastered since.
   row.cells.forEach((c, i) => {
     if (c.pauses > 0 && c.status !== 'mastered') {
-      flags.push({ kind: 'struggling', why: { skill: skills[i].name, answers: c.attempts, pauses: c.pauses, mastery: pct(c.mastery ?? 0) } });
+      flags.push({ kind: 'struggling', why: { skillId: skills[i].id, skill: skills[i].name, answers: c.attempts, pauses: c.pauses, mastery: pct(c.mastery ?? 0) } });
     }
   });
   const mastered = row.cells.filter((c) => c.status === 'mastered').length;

@@ -12,7 +12,8 @@ import type { Gradebooks } from '../grades/gradebook';
 import { gradeCounts, gradeReport, type GradeLine } from '../grades/report';
 import { masteryChartSvg } from './chart';
 import { estimatesPageHref } from './estimates-page';
-import { classView, pct, median, type ClassView, type Flag } from './class-view';
+import { classView, pct, median, type ClassView, type Flag, type StudentRow } from './class-view';
+import { schoolDateTime, schoolTime, zoneLabel } from './school-time';
 import { toCsv } from './csv';
 import { courseActivity, NotInCourse } from './overrides';
 import type { Roster } from './roster';
@@ -34,6 +35,8 @@ export interface TeacherRouteDeps {
   events: EventBus;
   /** What the LMS gradebooks show, read back for the grades page. */
   gradebooks: Gradebooks;
+  /** The school's IANA time zone: every time on these pages is shown in it. */
+  timeZone: string;
 }
 
 const wrap = (fn: (req: Request, res: Response, next: NextFunction) => Promise<void>): RequestHandler => (req, res, next) => {
@@ -53,6 +56,7 @@ export function teacherRoutes(d: TeacherRouteDeps): Router {
   const r = Router({ mergeParams: true });
   const form = express.urlencoded({ extended: false, limit: '8kb' });
   const base = (l: LaunchContext) => `/s/${l.sessionId}/teacher`;
+  const when = (at: number) => schoolDateTime(at, d.timeZone);
 
   // From the LMS gradebook straight to the student: the launch names the student (for_user) and the resource link.
   r.get('/', wrap(async (_req, res, next) => {
@@ -114,8 +118,8 @@ export function teacherRoutes(d: TeacherRouteDeps): Router {
     const names = new Map(view.students.map((s) => [s.userSub, s.name]));
     const nameOf = (sub: string) => shownName(launch.locale, sub, names.get(sub));
     d.render(res, 'teacher/class', {
-      locale: launch.locale, title: activity.title, course: courseTitle(launch), ...classModel(view, launch.locale, here), howHref: estimatesPageHref(launch.locale),
-      here, back: base(launch), updatedAt: new Date().toISOString().slice(11, 16),
+      locale: launch.locale, title: activity.title, course: courseTitle(launch), ...classModel(view, launch.locale, here, `/s/${launch.sessionId}/content/banks/${activity.bankId}/items`), howHref: estimatesPageHref(launch.locale),
+      here, back: base(launch), updatedAt: schoolTime(Date.now(), d.timeZone).time, zone: zoneLabel(d.timeZone),
       grades: { ...counts, any: counts.delivered + counts.pending + counts.failed > 0, lastDelivered: counts.lastDeliveredAt === null ? null : when(counts.lastDeliveredAt), href: `${here}/grades` },
       gradeProblems: problems.map((p) => ({
         student: nameOf(p.user_sub), href: `${here}/students/${encodeURIComponent(p.user_sub)}`,
@@ -133,7 +137,7 @@ export function teacherRoutes(d: TeacherRouteDeps): Router {
     const report = await gradeReport(db, d.gradebooks, { tenantId: launch.tenantId, contextId: launch.contextId, activityId: activity.id }, { fresh: req.query.fresh === '1' });
     const nameOf = await courseNames(d.roster, launch);
     const lines = report.lines.map((l) => ({
-      ...gradeLineModel(l, launch.locale), student: nameOf(l.userSub), href: `${here}/students/${encodeURIComponent(l.userSub)}`,
+      ...gradeLineModel(l, launch.locale, when), student: nameOf(l.userSub), href: `${here}/students/${encodeURIComponent(l.userSub)}`,
     }));
     d.render(res, 'teacher/grades', {
       locale: launch.locale, title: translate(launch.locale, 'grades.page_title', { activity: activity.title }), course: courseTitle(launch), activityTitle: activity.title,
@@ -198,13 +202,13 @@ export function teacherRoutes(d: TeacherRouteDeps): Router {
           points: tr.points, goal, goalLabel: t('teacher.goal_line', { goal: pct(goal) }),
         }),
       })),
-      attempts: v.attempts.map((a) => ({ ...a, when: new Date(a.at).toISOString().replace('T', ' ').slice(0, 16), skills: a.skillNames.join(', '), seconds: Math.round(a.durationMs / 1000) })),
+      attempts: v.attempts.map((a) => ({ ...a, when: when(a.at), skills: a.skillNames.join(', '), seconds: Math.round(a.durationMs / 1000) })),
       recommendations: v.recommendations.map((rec) => ({
-        when: new Date(rec.at).toISOString().replace('T', ' ').slice(0, 16), item: rec.itemCode, skill: rec.skillName, answered: rec.answered,
+        when: when(rec.at), item: rec.itemCode, skill: rec.skillName, answered: rec.answered,
         why: t(`teacher.why.${rec.reason.firstTime && rec.reason.kind === 'learn' ? 'new' : rec.reason.kind}`, { skill: rec.skillName, mastery: pct(rec.reason.mastery), success: pct(rec.reason.pSuccess) }),
       })),
       fixedOrder: v.overrides.fixedOrder,
-      grade: v.grade && { ...v.grade, failed: v.grade.status === 'failed', ...gradeLineModel((await gradeReport(db, d.gradebooks, { tenantId: launch.tenantId, contextId: launch.contextId, activityId: activity.id }, { userSub: sub })).lines[0]!, launch.locale) },
+      grade: v.grade && { ...v.grade, failed: v.grade.status === 'failed', ...gradeLineModel((await gradeReport(db, d.gradebooks, { tenantId: launch.tenantId, contextId: launch.contextId, activityId: activity.id }, { userSub: sub })).lines[0]!, launch.locale, when) },
       gradesHref: `${base(launch)}/activities/${activity.id}/grades`,
       medianSeconds: Math.round(median(v.attempts.map((a) => a.durationMs)) / 1000),
     });
@@ -241,11 +245,8 @@ export function teacherRoutes(d: TeacherRouteDeps): Router {
   return r;
 }
 
-/** A date and time for the teacher, to the minute (UTC, as the rest of the teacher's pages). */
-const when = (at: number) => `${new Date(at).toISOString().replace('T', ' ').slice(0, 16)} UTC`;
-
 /** One student's grade as the pages say it: what was sent, what became of it, what the gradebook shows. */
-function gradeLineModel(l: GradeLine, locale: Locale) {
+function gradeLineModel(l: GradeLine, locale: Locale, when: (at: number) => string) {
   const t = (k: string, v?: Record<string, unknown>) => translate(locale, k, v);
   const score = (given: number, max: number) => t('grades.score', { given: Math.round(given * 100) / 100, max: Math.round(max * 100) / 100 });
   const sent = l.gradingProgress === 'FullyGraded' ? score(l.scoreGiven, l.scoreMaximum) : t('grades.sent_empty');
@@ -271,29 +272,43 @@ export function flagText(f: Flag, locale: Locale): string {
   return translate(locale, `teacher.flag_reasons.${f.kind}`, f.why);
 }
 
-/** The class view as the template shows it. */
-function classModel(view: ClassView, locale: Locale, here: string) {
+/** What a row's state says in words: its most urgent flag's reason, or how the practice went. */
+function stateReason(s: StudentRow, locale: Locale): string {
+  const flag = s.flags.find((f) => f.kind === s.state);
+  if (flag) return flagText(flag, locale);
+  const mastered = s.cells.filter((c) => c.status === 'mastered').length;
+  return translate(locale, `teacher.flag_reasons.${s.state}`, { answers: s.answered, accuracy: s.answered ? pct(s.correct / s.answered) : 0, mastered, skills: s.cells.length });
+}
+
+/** The class view as the template shows it; `itemsHref` is the bank's item preview route. */
+function classModel(view: ClassView, locale: Locale, here: string, itemsHref: string) {
   const goal = view.activity.settings.masteryThreshold;
   const t = (k: string, v?: Record<string, unknown>) => translate(locale, k, v);
+  const who = (s: StudentRow) => ({ label: shownName(locale, s.userSub, s.name), href: `${here}/students/${encodeURIComponent(s.userSub)}` });
+  // Emphasis is kept for what the teacher should act on; idle and not started are shown plainly.
+  const act = (s: StudentRow) => s.state === 'struggling' || s.state === 'at_risk';
+  const item = (i: ClassView['items'][number]) => ({ ...i, href: `${itemsHref}/${i.itemId}`, successPct: pct(i.success), seconds: Math.round(i.medianMs / 1000) });
   return {
     goalPct: pct(goal),
     skills: view.skills,
     rosterKnown: view.rosterKnown,
+    stuckGroups: view.stuckGroups.map((g) => ({
+      heading: t('teacher.stuck_group', { count: g.students.length, skill: g.name }), item: g.item && item(g.item), students: g.students.map(who),
+    })),
     students: view.students.map((s) => ({
-      label: shownName(locale, s.userSub, s.name),
-      href: `${here}/students/${encodeURIComponent(s.userSub)}`,
+      ...who(s),
       answered: s.answered,
       accuracy: s.answered ? pct(s.correct / s.answered) : null,
       cells: s.cells.map((c) => ({ pct: c.mastery === null ? null : pct(c.mastery), band: band(c.mastery), mastered: c.status === 'mastered' })),
-      flags: s.flags.map((f) => ({ kind: f.kind, label: t(`teacher.flags.${f.kind}`), reason: flagText(f, locale) })),
+      state: s.state, stateLabel: t(`teacher.flags.${s.state}`), reason: stateReason(s, locale), act: act(s),
     })),
     flagged: view.students.filter((s) => s.flags.length).map((s) => ({
-      label: shownName(locale, s.userSub, s.name), href: `${here}/students/${encodeURIComponent(s.userSub)}`,
+      ...who(s), act: act(s),
       flags: s.flags.map((f) => ({ kind: f.kind, label: t(`teacher.flags.${f.kind}`), reason: flagText(f, locale) })),
     })),
     skillSummaries: view.skillSummaries.map((s) => ({ ...s, pct: s.classMastery === null ? null : pct(s.classMastery), band: band(s.classMastery), accuracyPct: s.accuracy === null ? null : pct(s.accuracy) })),
     hardest: view.hardestSkills.slice(0, 3).map((s) => ({ name: s.name, pct: pct(s.classMastery!) })),
-    troubleItems: view.troubleItems.map((i) => ({ ...i, successPct: pct(i.success), strongMissPct: i.strongMiss === null ? null : pct(i.strongMiss), seconds: Math.round(i.medianMs / 1000) })),
-    items: view.items.map((i) => ({ ...i, successPct: pct(i.success), seconds: Math.round(i.medianMs / 1000) })),
+    troubleItems: view.troubleItems.map((i) => ({ ...item(i), strongMissPct: i.strongMiss === null ? null : pct(i.strongMiss) })),
+    items: view.items.map(item),
   };
 }
