@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import type { MoodleSim } from '../platform';
-import { launch, type LaunchResult } from '../support/http-browser';
+import { launch } from '../support/http-browser';
 import { testDialects, type TestDatabase } from '../support/db';
 import type { RunningTool } from '../support/tool';
 import { statusOf, type SkillEstimate } from '../../src/kt/estimate';
 import { skillCredit } from '../../src/practice/settings';
 import { csrfField } from '../support/csrf';
-import { answerForm, placeActivity, settingsForm, type TestBank, startPracticeClass } from './support';
+import { answerForm, placeActivity, settingsForm, type TestBank, startPracticeClass, inFrame } from './support';
 
 const pct = (p: number) => Math.round(p * 100);
 const GOAL = 0.8;
@@ -44,7 +44,6 @@ for (const dialect of testDialects()) {
     });
 
     const db = () => tool.jejak.conn.db;
-    const inFrame = (r: LaunchResult, page: { url: string }) => ({ context: { ...r.context, initiator: page.url } });
 
     /** A student answers `pattern.length` items as the pattern says (true = right); returns the last practice page. */
     async function practise(student: string, pattern: boolean[]) {

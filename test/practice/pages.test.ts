@@ -5,7 +5,7 @@ import { sqliteDatabase, type TestDatabase } from '../support/db';
 import { startTool, type RunningTool } from '../support/tool';
 import { insertReturningId } from '../../src/db/writes';
 import { reasonText } from '../../src/practice/routes';
-import { answerForm, insertTestBank, placeActivity, registerTool, type TestBank } from './support';
+import { answerForm, insertTestBank, placeActivity, registerTool, type TestBank, inFrame } from './support';
 
 /** A one-skill bank of numeric items whose answers are fractions (3/8 and so on). */
 async function insertFractionBank(db: RunningTool['jejak']['conn']['db']): Promise<TestBank> {
@@ -93,7 +93,6 @@ describe('student pages over HTTP', function () {
   });
 
   const db = () => tool.jejak.conn.db;
-  const inFrame = (r: LaunchResult, page: { url: string }) => ({ context: { ...r.context, initiator: page.url } });
 
   for (const [locale, said, verdict] of [['en', 'You had already answered that question', 'Not quite.'], ['id', 'Soal itu sudah kamu jawab', 'Belum tepat.']] as const) {
     it(`after Back, a corrected answer is not graded and is said to be already answered; the current question follows (${locale})`, async () => {

@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import { MoodleSim } from '../platform';
-import { launch, parseForm, type LaunchResult } from '../support/http-browser';
+import { launch, parseForm } from '../support/http-browser';
 import { sqliteDatabase, type TestDatabase } from '../support/db';
 import { startTool, type RunningTool } from '../support/tool';
 import { csrfField } from '../support/csrf';
 import { SAMPLE_BANK_CODE } from '../../src/content/sample';
 import { activityScore, UNMASTERED_CREDIT } from '../../src/practice/settings';
-import { insertTestBank, registerTool, settingsForm, type TestBank } from './support';
+import { insertTestBank, registerTool, settingsForm, type TestBank, inFrame } from './support';
 
 const WORDS = {
   en: {
@@ -69,7 +69,6 @@ describe('placing an activity: a small default, sizes, a time estimate, the grad
   });
 
   const db = () => tool.jejak.conn.db;
-  const inFrame = (r: LaunchResult) => ({ context: { ...r.context, initiator: r.final.url } });
   const activities = async () => (await db().selectFrom('activity').select('id').execute()).length;
 
   async function placing(locale: 'en' | 'id') {

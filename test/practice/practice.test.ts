@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import type { MoodleSim } from '../platform';
-import { launch, parseForm, type LaunchResult } from '../support/http-browser';
+import { launch, parseForm } from '../support/http-browser';
 import { testDialects, type TestDatabase } from '../support/db';
 import type { RunningTool } from '../support/tool';
 import { csrfField } from '../support/csrf';
-import { answerForm, placeActivity, settingsForm, type TestBank, startPracticeClass } from './support';
+import { answerForm, placeActivity, settingsForm, type TestBank, startPracticeClass, inFrame } from './support';
 
 const DL = 'https://purl.imsglobal.org/spec/lti-dl/claim/';
 
@@ -32,7 +32,6 @@ for (const dialect of testDialects()) {
     });
 
     const db = () => tool.jejak.conn.db;
-    const inFrame = (r: LaunchResult, page: { url: string }) => ({ context: { ...r.context, initiator: page.url } });
 
     it('a teacher places an activity by deep linking: a signed response with a line item, custom parameter and data echoed', async () => {
       // A high goal and at least ten items: the cold-start estimate alone cannot end the practice in the tests below.

@@ -5,7 +5,7 @@ import { sqliteDatabase, type TestDatabase } from '../support/db';
 import { expectScoresDelivered } from '../support/gradebook';
 import type { RunningTool } from '../support/tool';
 import { readRecordedEstimates } from '../../src/kt/estimate';
-import { answerForm, insertIndependentBank, placeActivity, startPracticeClass, type TestBank } from './support';
+import { answerForm, insertIndependentBank, placeActivity, startPracticeClass, type TestBank, inFrame } from './support';
 
 type Locale = 'en' | 'id';
 
@@ -46,7 +46,6 @@ describe('the practice summary', function () {
   });
 
   const db = () => tool.jejak.conn.db;
-  const inFrame = (r: LaunchResult, page: { url: string }) => ({ context: { ...r.context, initiator: page.url } });
   let students = 0;
   function newStudent(): string {
     const n = ++students;

@@ -7,6 +7,11 @@ import { launch, parseForm, type LaunchResult } from '../support/http-browser';
 import type { TestDatabase } from '../support/db';
 import { registerTool, startTool, type RunningTool } from '../support/tool';
 
+/** Request options for a page inside the LMS's frame, opened from `page` (default: the launch's own page). */
+export function inFrame(r: LaunchResult, page: { url: string } = r.final) {
+  return { context: { ...r.context, initiator: page.url } };
+}
+
 export { registerTool };
 
 export interface TestBank {
