@@ -65,6 +65,23 @@ export async function pgBossQueue(opts: PgBossOptions): Promise<JobQueue> {
     }
   };
 
+  /**
+   * Runs `f` while this process holds a lock every Jejak process shares (on a connection of its own; the
+   * lock goes with the session). pg-boss's create_queue inserts the queue's row, then adds a foreign key
+   * from the queue's new partition to that table: two processes creating two queues at once each wait
+   * for the other's row and PostgreSQL kills one ("deadlock detected", seen with WEB_CONCURRENCY=2).
+   */
+  const exclusively = async (key: string, f: () => Promise<void>): Promise<void> => {
+    const client = new pg.Client({ connectionString: opts.connectionString, application_name: 'jejak-jobs' });
+    await client.connect();
+    try {
+      await client.query('select pg_advisory_lock(hashtextextended($1, 0))', [key]);
+      await f();
+    } finally {
+      await client.end();
+    }
+  };
+
   return {
     kind: 'pg-boss',
     async define(name, spec, handler) {
@@ -72,9 +89,11 @@ export async function pgBossQueue(opts: PgBossOptions): Promise<JobQueue> {
       // 'stately': pg-boss's unique indexes allow one waiting and one running job per singleton key.
       const policy = spec.singleton ? 'stately' as const : 'standard' as const;
       const options = { name, policy, retryLimit: spec.retryLimit, retryDelay: spec.retryDelaySeconds, retryBackoff: true, expireInSeconds: spec.leaseSeconds };
-      await boss.createQueue(name, options);
-      // createQueue leaves an existing queue as it was: a changed lease takes effect through this.
-      await boss.updateQueue(name, options);
+      await exclusively('pgboss:queues', async () => {
+        await boss.createQueue(name, options);
+        // createQueue leaves an existing queue as it was: a changed lease takes effect through this.
+        await boss.updateQueue(name, options);
+      });
       names.push(name);
       if (spec.singleton) singletons.add(name);
       if (!opts.work) return;
