@@ -10,6 +10,7 @@
  */
 import type { Db } from '../db/schema';
 import { Lru } from '../lru';
+import type { Locale } from '../web/i18n';
 import { loadItem, type Item, type ItemDifficulty } from './item';
 
 export interface BankSkillRow {
@@ -100,4 +101,27 @@ export class BankContents {
     this.bodies.set(itemId, item);
     return item;
   }
+}
+
+/** A bank's or skill's `details` JSON as an object ({} when unreadable: details only ever add to what is shown). */
+export function detailsOf(json: string): Record<string, unknown> {
+  try {
+    const d: unknown = JSON.parse(json);
+    return d && typeof d === 'object' ? d as Record<string, unknown> : {};
+  } catch {
+    return {};
+  }
+}
+
+/** A text given per language ({ "en": "…", "id": "…" }) in the viewer's language; a plain string as it is. */
+export function localised(v: unknown, locale: Locale): string | undefined {
+  if (typeof v === 'string') return v || undefined;
+  const t = v && typeof v === 'object' ? (v as Record<string, unknown>)[locale] : undefined;
+  return typeof t === 'string' && t ? t : undefined;
+}
+
+/** A skill's name in the viewer's language: skill.details may carry { "names": { "en": "…", "id": "…" } }. */
+export function skillName(name: string, details: string, locale: Locale): string {
+  const names = detailsOf(details).names;
+  return (names && typeof names === 'object' ? localised(names, locale) : undefined) ?? name;
 }

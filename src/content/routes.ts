@@ -6,6 +6,7 @@ import type { Db } from '../db/schema';
 import type { Renderer } from '../web/render';
 import type { LaunchContext } from '../web/session';
 import { translate, type Locale } from '../web/i18n';
+import { skillName } from './bank-content';
 import { importBank } from './commands/importBank';
 import { detectFormat, readBankFile } from './import';
 import { shownReport, type ReportLine } from './import/model';
@@ -131,7 +132,7 @@ export function contentRoutes(d: { db: Db; render: Renderer }): Router {
     const prereqs = await db.selectFrom('skill_prerequisite').innerJoin('skill', 'skill.id', 'skill_prerequisite.skill_id')
       .select(['skill_prerequisite.skill_id', 'skill_prerequisite.prerequisite_id']).where('skill.bank_id', '=', bank.id).execute();
     for (const p of prereqs) needs.set(p.skill_id, [...(needs.get(p.skill_id) ?? []), p.prerequisite_id]);
-    const nameOf = (s: (typeof skills)[number]) => (JSON.parse(s.details).names?.[locale] as string | undefined) ?? s.name;
+    const nameOf = (s: (typeof skills)[number]) => skillName(s.name, s.details, locale);
     const total = Number((await db.selectFrom('item').select((e) => e.fn.countAll<number>().as('n')).where('bank_id', '=', bank.id).executeTakeFirstOrThrow()).n);
     const pages = Math.max(1, Math.ceil(total / ITEMS_PER_PAGE));
     const pageNo = Math.min(pages, pageParam.catch(1).parse(req.query.page));
@@ -182,7 +183,7 @@ export function contentRoutes(d: { db: Db; render: Renderer }): Router {
         difficulty: row.difficulty ? translate(locale, `content.difficulty.${row.difficulty}`) : undefined,
       },
       stylesheets: stylesheetsFor(view.form, view.solution, ...view.hints, ...view.feedback.map((f) => f.html)),
-      skills: skills.map((s) => (JSON.parse(s.details).names?.[locale] as string | undefined) ?? s.name).join(', '),
+      skills: skills.map((s) => skillName(s.name, s.details, locale)).join(', '),
       stats: stats ? statsView(stats, locale) : undefined,
       ...view,
     });

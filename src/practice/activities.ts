@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { ActivityTable, Db } from '../db/schema';
-import { readBankSkills, type BankSkillRow } from '../content/bank-content';
+import { detailsOf, localised, readBankSkills, skillName, type BankSkillRow } from '../content/bank-content';
 import { insertReturningId, upsert } from '../db/writes';
 import { randomToken } from '../crypto';
 import { CLAIM } from '../lti/claims';
@@ -65,22 +65,6 @@ export async function banksFor(db: Db, tenantId: number, locale: Locale): Promis
   return out;
 }
 
-function detailsOf(json: string): Record<string, unknown> {
-  try {
-    const d: unknown = JSON.parse(json);
-    return d && typeof d === 'object' ? d as Record<string, unknown> : {};
-  } catch {
-    return {};
-  }
-}
-
-/** A text given per language ({ "en": "…", "id": "…" }) in the viewer's language; a plain string as it is. */
-function localised(v: unknown, locale: Locale): string | undefined {
-  if (typeof v === 'string') return v || undefined;
-  const t = v && typeof v === 'object' ? (v as Record<string, unknown>)[locale] : undefined;
-  return typeof t === 'string' && t ? t : undefined;
-}
-
 /** A bank's skills in the bank's order, named in the viewer's language when the bank has it. */
 export async function bankSkills(db: Db, bankId: number, locale: Locale): Promise<BankSkill[]> {
   return localisedSkills(await readBankSkills(db, bankId), locale);
@@ -88,12 +72,6 @@ export async function bankSkills(db: Db, bankId: number, locale: Locale): Promis
 
 export function localisedSkills(rows: readonly BankSkillRow[], locale: Locale): BankSkill[] {
   return rows.map((r) => ({ id: r.id, code: r.code, position: r.position, name: skillName(r.name, r.details, locale), prerequisites: r.prerequisites }));
-}
-
-/** skill.details may carry translated names: { "names": { "en": "…", "id": "…" } }. */
-function skillName(name: string, details: string, locale: Locale): string {
-  const names = detailsOf(details).names;
-  return (names && typeof names === 'object' ? localised(names, locale) : undefined) ?? name;
 }
 
 export class InvalidActivity extends Error {}
